@@ -1,0 +1,39 @@
+# Common tasks. `make test` and `make cloudsim` set up .venv on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-test
+
+.PHONY: help test cloudsim quality requirements clean
+
+help:
+	@echo "make cloudsim      run the fake OpenStack cloud on 127.0.0.1:5000 (ARGS=... for more flags)"
+	@echo "make test          run the whole test suite (PYTEST_ARGS=... to narrow it)"
+	@echo "make quality       lint with ruff"
+	@echo "make requirements  recompile requirements/*.txt from requirements/*.in"
+
+$(STAMP): requirements/test.txt setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/test.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+cloudsim: $(STAMP)
+	$(BIN)/hastexo-lab cloudsim $(ARGS)
+
+quality: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check ruff
+	$(BIN)/ruff check hastexo_lab tests bench
+
+requirements: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip-tools
+	cd requirements && for f in base test dev; do \
+		../$(BIN)/pip-compile --quiet --allow-unsafe --strip-extras --no-emit-find-links \
+			--no-emit-index-url --output-file $$f.txt $$f.in; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts *.egg-info

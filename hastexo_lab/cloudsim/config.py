@@ -1,0 +1,43 @@
+"""Settings of one fake cloud: who may log in, where, and how slow Heat is."""
+
+from dataclasses import dataclass, field
+
+# Operations whose duration the fake Heat engine simulates.
+OPERATIONS = ("create", "suspend", "resume", "delete")
+
+
+@dataclass
+class CloudConfig:
+    """Everything that shapes a fake cloud; every field has a usable default.
+
+    Durations are in seconds and say how long a stack stays ``*_IN_PROGRESS``
+    before Heat reports ``*_COMPLETE`` (or ``*_FAILED`` when a fault says so).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    region: str = "RegionOne"
+    domain_id: str = "default"
+    domain_name: str = "Default"
+    user_id: str = "0f5c4b1e6a7d4c3e9b2a1d0c8e7f6a5b"
+    username: str = "lab"
+    password: str = "lab-password"
+    project_id: str = "6e3f1c2d4b5a49788a9b0c1d2e3f4a5b"
+    project_name: str = "labs"
+    token_ttl: float = 3600.0
+    durations: dict = field(
+        default_factory=lambda: {"create": 3.0, "suspend": 2.0, "resume": 2.0, "delete": 1.0}
+    )
+    # Seed for the random choices of fractional faults, so a run can be replayed.
+    seed: int | None = None
+
+    def __post_init__(self):
+        unknown = set(self.durations) - set(OPERATIONS)
+        if unknown:
+            raise ValueError(f"unknown operation(s) in durations: {', '.join(sorted(unknown))}")
+        for op in OPERATIONS:
+            self.durations.setdefault(op, 0.0)
+            if self.durations[op] < 0:
+                raise ValueError(f"duration of {op} must not be negative")
+        if self.token_ttl <= 0:
+            raise ValueError("token_ttl must be positive")

@@ -1,0 +1,428 @@
+"""The fake cloud's HTTP side: one threaded server that answers as Keystone v3
+(``/v3``), as Heat v1 (``/v1/<project_id>``) and, for tests and operators, with
+an admin API (``/admin``) for faults, request counts and token revocation."""
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import views
+from .config import CloudConfig
+from .errors import ApiError, bad_request, not_found
+from .faults import FaultInjector, make_fault
+from .heat import HeatEngine
+from .keystone import Keystone
+
+log = logging.getLogger(__name__)
+
+STACK_SUBPATHS = ("actions", "outputs", "events", "resources", "template", "environment", "files")
+
+
+class CloudSim:
+    """A fake OpenStack cloud (Keystone + Heat) served over real HTTP.
+
+    ``start()`` serves from a background thread (port 0 picks a free port);
+    ``serve_forever()`` serves in the calling thread.
+    """
+
+    def __init__(self, config=None, clock=time.time):
+        self.config = config or CloudConfig()
+        self.clock = clock
+        self.faults = FaultInjector(self.config.seed)
+        self.keystone = Keystone(self.config, clock, lambda: self.heat_url)
+        self.heat = HeatEngine(self.config, clock, self.faults)
+        self._counts = Counter()
+        self._counts_lock = threading.Lock()
+        self._server = ThreadingHTTPServer((self.config.host, self.config.port), _Handler)
+        self._server.daemon_threads = True
+        self._server.cloud = self
+        self._thread = None
+
+    # -- addresses ------------------------------------------------------------
+
+    @property
+    def port(self):
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self):
+        host = self.config.host
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def auth_url(self):
+        return f"{self.base_url}/v3"
+
+    @property
+    def heat_url(self):
+        return f"{self.base_url}/v1/{self.config.project_id}"
+
+    def provider_config(self):
+        """The provider settings (keys as operators write them) for this cloud."""
+        cfg = self.config
+        return {
+            "type": "openstack",
+            "os_auth_url": self.auth_url,
+            "os_username": cfg.username,
+            "os_password": cfg.password,
+            "os_user_domain_name": cfg.domain_name,
+            "os_project_name": cfg.project_name,
+            "os_project_domain_name": cfg.domain_name,
+            "os_region_name": cfg.region,
+        }
+
+    # -- running --------------------------------------------------------------
+
+    def start(self):
+        # A short poll interval makes stop() quick: a test suite starts hundreds.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="cloudsim", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self):
+        self._server.serve_forever()
+
+    def stop(self):
+        """Stop serving and close the socket; safe to call more than once."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- counting -------------------------------------------------------------
+
+    def count(self, kind):
+        with self._counts_lock:
+            self._counts[kind] += 1
+
+    def request_counts(self):
+        """Requests served so far, per kind (auth, create, show, suspend, ...)."""
+        with self._counts_lock:
+            return dict(self._counts)
+
+    def reset_counts(self):
+        with self._counts_lock:
+            self._counts.clear()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "hastexo-lab-cloudsim"
+
+    def setup(self):
+        super().setup()
+        # Replies go out in two writes (headers, body); without TCP_NODELAY a
+        # keep-alive client waits for the delayed ACK (~40 ms) on every call.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, fmt, *args):
+        log.debug("%s " + fmt, self.address_string(), *args)
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_PATCH(self):
+        self._dispatch("PATCH")
+
+    # -- plumbing -------------------------------------------------------------
+
+    @property
+    def cloud(self):
+        return self.server.cloud
+
+    def _dispatch(self, method):
+        url = urlsplit(self.path)
+        segments = [unquote(s) for s in url.path.split("/") if s]
+        query = parse_qs(url.query)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        service = "heat" if segments[:1] == ["v1"] else "keystone"
+        try:
+            if segments[:1] == ["admin"]:
+                return self._reply(*_admin(self.cloud, method, segments[1:], _json(raw)))
+            kind, handler = _route(method, segments)
+            if kind == "action":
+                kind = _action_name(raw)
+            if kind is not None:
+                self.cloud.count(kind)
+                fault = self.cloud.faults.for_request(kind)
+                if fault is not None and fault.effect == "drop":
+                    self.close_connection = True
+                    return
+                if fault is not None and fault.effect == "slow":
+                    time.sleep(fault.delay)
+                elif fault is not None:
+                    raise ApiError(fault.status, "InjectedFault", fault.reason)
+            result = handler(self, segments, query, raw)
+            self._reply(*result)
+        except ApiError as err:
+            body = err.heat_body() if service == "heat" else err.keystone_body()
+            self._reply(err.status, body)
+        except Exception:
+            log.exception("cloudsim failed on %s %s", method, self.path)
+            self._reply(500, ApiError(500, "InternalError", "Internal error in the fake cloud").heat_body())
+
+    def _reply(self, status, body=None, headers=None):
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if data and self.command != "HEAD":
+            self.wfile.write(data)
+
+    def token(self, project_id=None):
+        return self.cloud.keystone.check_token(self.headers.get("X-Auth-Token"), project_id)
+
+
+def _json(raw):
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise bad_request(f"The request body is not valid JSON: {exc}", "HTTPBadRequest")
+
+
+def _action_name(raw):
+    """Count and fault actions by what they do (suspend, resume) rather than as one kind."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return "action"
+    if isinstance(body, dict) and len(body) == 1:
+        return str(next(iter(body)))
+    return "action"
+
+
+def _route(method, segs):
+    """(request kind, handler) for a path; raises 404/405 as Heat would."""
+    if segs in ([], ["v3"]) and method == "GET":
+        return "versions", _keystone_version
+    if segs == ["v3", "auth", "tokens"]:
+        if method == "POST":
+            return "auth", _keystone_auth
+        if method == "GET":
+            return "auth", _keystone_validate
+    if len(segs) >= 3 and segs[0] == "v1" and segs[2] == "stacks":
+        return _heat_route(method, segs[3:])
+    raise not_found(f"The resource could not be found: {method} /{'/'.join(segs)}")
+
+
+def _heat_route(method, rest):
+    n = len(rest)
+    if n == 0:
+        return {"GET": ("list", _heat_list), "POST": ("create", _heat_create)}.get(method) or _not_allowed(method)
+    if n == 1 or rest[1] in STACK_SUBPATHS:
+        # By name (or id) alone: Heat answers GETs with a redirect to name/id.
+        if method == "GET":
+            return "lookup", _heat_lookup
+        if method == "DELETE" and n == 1:
+            return "delete", _heat_delete
+        if method == "POST" and n == 2 and rest[1] == "actions":
+            return "action", _heat_action
+        return _not_allowed(method)
+    sub = rest[2] if n > 2 else None
+    table = {
+        (None, "GET"): ("show", _heat_show),
+        (None, "DELETE"): ("delete", _heat_delete),
+        ("actions", "POST"): ("action", _heat_action),
+        ("outputs", "GET"): ("outputs", _heat_outputs),
+        ("events", "GET"): ("events", _heat_events),
+        ("resources", "GET"): ("resources", _heat_resources),
+        ("template", "GET"): ("template", _heat_template),
+        ("environment", "GET"): ("environment", _heat_environment),
+        ("files", "GET"): ("template", _heat_files),
+    }
+    return table.get((sub, method)) or _not_allowed(method)
+
+
+def _not_allowed(method):
+    raise ApiError(405, "HTTPMethodNotAllowed", f"The method {method} is not allowed for this resource.")
+
+
+# -- Keystone ------------------------------------------------------------------
+
+def _keystone_version(h, segs, query, raw):
+    if not segs:
+        return 300, h.cloud.keystone.versions(h.cloud.base_url)
+    return 200, h.cloud.keystone.version(h.cloud.base_url)
+
+
+def _keystone_auth(h, segs, query, raw):
+    token_id, body = h.cloud.keystone.authenticate(_json(raw))
+    return 201, body, {"X-Subject-Token": token_id}
+
+
+def _keystone_validate(h, segs, query, raw):
+    h.token()
+    subject = h.headers.get("X-Subject-Token")
+    try:
+        return 200, h.cloud.keystone.validate(subject), {"X-Subject-Token": subject}
+    except ApiError as err:
+        raise not_found(f"Could not find token: {subject}") from err
+
+
+# -- Heat ----------------------------------------------------------------------
+
+def _base(h, segs):
+    return f"{h.cloud.base_url}/v1/{segs[1]}"
+
+
+def _stack(h, segs):
+    """The stack a /v1/<project>/stacks/<name>[/<id>]/... path names, token checked."""
+    project = segs[1]
+    h.token(project)
+    rest = segs[3:]
+    if len(rest) >= 2 and rest[1] not in STACK_SUBPATHS:
+        return h.cloud.heat.get(project, rest[0], rest[1])
+    return h.cloud.heat.find(project, rest[0])
+
+
+def _heat_list(h, segs, query, raw):
+    h.token(segs[1])
+    stacks = h.cloud.heat.list(segs[1], query)
+    return 200, {"stacks": [views.stack_body(s, _base(h, segs)) for s in stacks]}
+
+
+def _heat_create(h, segs, query, raw):
+    h.token(segs[1])
+    stack = h.cloud.heat.create(segs[1], _json(raw))
+    url = views.stack_url(_base(h, segs), stack)
+    return 201, {"stack": {"id": stack.id, "links": [{"href": url, "rel": "self"}]}}, {"Location": url}
+
+
+def _heat_lookup(h, segs, query, raw):
+    stack = _stack(h, segs)
+    location = views.stack_url(_base(h, segs), stack)
+    if len(segs) > 4:
+        location += "/" + "/".join(segs[4:])
+    return 302, None, {"Location": location}
+
+
+def _heat_show(h, segs, query, raw):
+    stack = _stack(h, segs)
+    resolve = (query.get("resolve_outputs") or ["true"])[0].lower() != "false"
+    return 200, {"stack": views.stack_body(stack, _base(h, segs), full=True, resolve_outputs=resolve)}
+
+
+def _heat_delete(h, segs, query, raw):
+    h.cloud.heat.delete(_stack(h, segs))
+    return 204, None
+
+
+def _heat_action(h, segs, query, raw):
+    body = _json(raw)
+    if not isinstance(body, dict) or len(body) != 1:
+        raise bad_request("Exactly one action must be given, e.g. {\"suspend\": null}", "HTTPBadRequest")
+    h.cloud.heat.act(_stack(h, segs), next(iter(body)))
+    return 200, None
+
+
+def _heat_outputs(h, segs, query, raw):
+    stack = _stack(h, segs)
+    outputs = views.outputs(stack)
+    if len(segs) > 6:
+        key = segs[6]
+        for out in outputs:
+            if out["output_key"] == key:
+                return 200, {"output": out}
+        raise not_found(f"Specified output key {key} not found.", "NotFound")
+    return 200, {"outputs": [{"output_key": o["output_key"], "description": o["description"]}
+                             for o in outputs]}
+
+
+def _heat_events(h, segs, query, raw):
+    stack = _stack(h, segs)
+    base = _base(h, segs)
+    return 200, {"events": [views.event_body(e, stack, base) for e in h.cloud.heat.events(stack, query)]}
+
+
+def _heat_resources(h, segs, query, raw):
+    stack = _stack(h, segs)
+    return 200, {"resources": views.resources_body(stack, _base(h, segs))}
+
+
+def _heat_template(h, segs, query, raw):
+    return 200, _stack(h, segs).template
+
+
+def _heat_environment(h, segs, query, raw):
+    return 200, _stack(h, segs).environment
+
+
+def _heat_files(h, segs, query, raw):
+    return 200, _stack(h, segs).files
+
+
+# -- admin ---------------------------------------------------------------------
+
+def _admin(cloud, method, segs, body):
+    """The admin API: ``/admin/stats``, ``/admin/faults``, ``/admin/tokens/revoke``,
+    ``/admin/durations``. Meant for a cloud bound to the loopback interface."""
+    route = "/".join(segs)
+    if route == "stats" and method == "GET":
+        return 200, {"requests": cloud.request_counts(), "stacks": cloud.heat.stack_count()}
+    if route == "stats" and method == "DELETE":
+        cloud.reset_counts()
+        return 204, None
+    if route == "faults" and method == "GET":
+        return 200, {"faults": cloud.faults.active()}
+    if route == "faults" and method == "DELETE":
+        cloud.faults.clear()
+        return 204, None
+    if route == "faults" and method == "POST":
+        if not isinstance(body, dict):
+            raise bad_request("A fault is a JSON object with op, effect and options.", "HTTPBadRequest")
+        options = dict(body)
+        try:
+            fault = make_fault(str(options.pop("op", "")), str(options.pop("effect", "")), options)
+        except ValueError as exc:
+            raise bad_request(str(exc), "HTTPBadRequest")
+        return 201, {"fault": cloud.faults.install(fault).as_dict()}
+    if route == "tokens/revoke" and method == "POST":
+        return 200, {"revoked": cloud.keystone.revoke_all()}
+    if route == "durations" and method in ("GET", "PUT"):
+        if method == "PUT":
+            _set_durations(cloud.config.durations, body)
+        return 200, {"durations": cloud.config.durations}
+    raise not_found(f"No admin resource {method} /admin/{route}")
+
+
+def _set_durations(durations, body):
+    if not isinstance(body, dict):
+        raise bad_request("Durations are a JSON object of operation: seconds.", "HTTPBadRequest")
+    for op, seconds in body.items():
+        if op not in durations:
+            raise bad_request(f"Unknown operation {op!r}; use one of {', '.join(durations)}", "HTTPBadRequest")
+        if not isinstance(seconds, (int, float)) or seconds < 0:
+            raise bad_request(f"Duration of {op} must be a number of seconds >= 0", "HTTPBadRequest")
+    durations.update(body)

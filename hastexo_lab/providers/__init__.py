@@ -1,0 +1,43 @@
+"""Cloud providers: the interface, the error kinds, and a factory by ``type``."""
+
+from importlib import import_module
+
+from .base import (
+    GONE,
+    PermanentProviderError,
+    Provider,
+    ProviderConfigError,
+    ProviderError,
+    StackConflict,
+    StackInfo,
+    StackNotFound,
+    TransientProviderError,
+)
+
+# type -> "module:class"; imported on use so a provider's client libraries load
+# only where that provider is configured.
+PROVIDER_TYPES = {
+    "openstack": "hastexo_lab.providers.openstack:OpenStackProvider",
+}
+
+
+def make_provider(name, config):
+    """Build the provider called ``name`` from its settings dict.
+
+    Raises ProviderConfigError naming the provider and the key that is wrong.
+    """
+    if not isinstance(config, dict):
+        raise ProviderConfigError(f"Provider {name!r}: settings must be a mapping, not {type(config).__name__}")
+    kind = config.get("type", "openstack")
+    if kind not in PROVIDER_TYPES:
+        raise ProviderConfigError(
+            f"Provider {name!r}: unknown type {kind!r} (known: {', '.join(sorted(PROVIDER_TYPES))})")
+    module, cls = PROVIDER_TYPES[kind].split(":")
+    return getattr(import_module(module), cls)(name, config)
+
+
+__all__ = [
+    "GONE", "PROVIDER_TYPES", "PermanentProviderError", "Provider", "ProviderConfigError",
+    "ProviderError", "StackConflict", "StackInfo", "StackNotFound", "TransientProviderError",
+    "make_provider",
+]

@@ -1,0 +1,113 @@
+"""What every cloud provider offers the lab lifecycle, with no Django inside.
+
+A provider creates, inspects, suspends, resumes, deletes and lists stacks.
+Its failures are sorted into two kinds, so that callers retry only what can
+succeed: :class:`TransientProviderError` (the cloud is unreachable, slow or
+overloaded: retry with backoff) and :class:`PermanentProviderError` (the
+request is wrong or not allowed: retrying cannot help).
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+# The status a provider reports for a stack that does not exist (any more).
+GONE = "GONE"
+
+
+class ProviderConfigError(ValueError):
+    """A provider's settings are missing or wrong; the message names the key."""
+
+
+class ProviderError(Exception):
+    """A provider call failed. ``status`` is the HTTP status, when there was one."""
+
+    transient = False
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class TransientProviderError(ProviderError):
+    """The call may succeed if repeated later (connection, timeout, 5xx, 429)."""
+
+    transient = True
+
+
+class PermanentProviderError(ProviderError):
+    """The call cannot succeed as it is (400, 401 after re-auth, 403, 404, 409)."""
+
+
+class StackNotFound(PermanentProviderError):
+    """The stack does not exist at the provider."""
+
+
+class StackConflict(PermanentProviderError):
+    """The stack exists already, or is in a state that does not allow the action."""
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """A stack as the provider sees it. ``outputs`` may hold secrets, so repr hides them."""
+
+    name: str
+    id: str | None
+    status: str
+    reason: str = ""
+    outputs: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def identifier(self):
+        """``name/id`` when the id is known (one request less for Heat), else the name."""
+        return f"{self.name}/{self.id}" if self.id else self.name
+
+    @property
+    def gone(self):
+        return self.status == GONE
+
+    @property
+    def action(self):
+        return self.status.split("_", 1)[0]
+
+    @property
+    def in_progress(self):
+        return self.status.endswith("_IN_PROGRESS")
+
+    @property
+    def failed(self):
+        return self.status.endswith("_FAILED")
+
+
+class Provider(ABC):
+    """A cloud that runs lab stacks. ``ref`` is a stack name, or ``name/id``."""
+
+    type_name = ""
+
+    def __init__(self, name):
+        self.name = name
+
+    @abstractmethod
+    def create_stack(self, name, template, environment=None, parameters=None, files=None,
+                     timeout_mins=None):
+        """Start creating a stack; returns its StackInfo (usually CREATE_IN_PROGRESS)."""
+
+    @abstractmethod
+    def get_stack(self, ref):
+        """The stack's status, reason and outputs; status GONE if it does not exist."""
+
+    @abstractmethod
+    def suspend_stack(self, ref):
+        """Start suspending; StackNotFound if it does not exist."""
+
+    @abstractmethod
+    def resume_stack(self, ref):
+        """Start resuming; StackNotFound if it does not exist."""
+
+    @abstractmethod
+    def delete_stack(self, ref):
+        """Start deleting; a stack that is already gone is not an error."""
+
+    @abstractmethod
+    def list_stacks(self, prefix=""):
+        """Our stacks (name starting with ``prefix``) as StackInfo, without outputs."""

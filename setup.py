@@ -1,0 +1,50 @@
+"""Packaging for hastexo_lab."""
+
+import os
+import re
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read(*parts):
+    with open(os.path.join(HERE, *parts), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def version():
+    return re.search(r'^__version__ = "([^"]+)"', read("hastexo_lab", "__init__.py"), re.M).group(1)
+
+
+def requirements(name):
+    """Unpinned requirement lines from requirements/<name>.in (no -r/-c lines)."""
+    lines = []
+    for line in read("requirements", name).splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            lines.append(line)
+    return lines
+
+
+setup(
+    name="hastexo-lab",
+    version=version(),
+    description="On-demand per-learner OpenStack Heat labs for Open edX, with suspend on idle",
+    long_description=read("README.md"),
+    long_description_content_type="text/markdown",
+    license="AGPL-3.0-or-later",
+    packages=find_packages(include=["hastexo_lab", "hastexo_lab.*"]),
+    include_package_data=True,
+    python_requires=">=3.11",
+    install_requires=requirements("base.in"),
+    entry_points={
+        "console_scripts": ["hastexo-lab = hastexo_lab.cli:main"],
+    },
+    classifiers=[
+        "Framework :: Django",
+        "License :: OSI Approved :: GNU Affero General Public License v3 or later (AGPLv3+)",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+    ],
+)
