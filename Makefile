@@ -26,7 +26,6 @@ cloudsim: $(STAMP)
 	$(BIN)/hastexo-lab cloudsim $(ARGS)
 
 quality: $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check ruff
 	$(BIN)/ruff check hastexo_lab tests bench
 
 requirements: $(STAMP)

@@ -65,6 +65,19 @@ def wait_for_status(heat, ref, status, timeout=5.0):
     return wait_until(check, timeout, what=f"{ref} to reach {status}")
 
 
+def wait_for_gone(heat, ref, timeout=5.0):
+    """Wait until Heat answers 404 for a stack."""
+    from heatclient import exc as heat_exc
+
+    def gone():
+        try:
+            heat.stacks.get(ref)
+        except heat_exc.HTTPNotFound:
+            return True
+        return False
+    wait_until(gone, timeout, what=f"{ref} to be deleted")
+
+
 def sample_template():
     with open(SAMPLE_TEMPLATE, encoding="utf-8") as handle:
         return handle.read()

@@ -3,14 +3,14 @@ and a service catalog with one orchestration endpoint."""
 
 import secrets
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .errors import ApiError, bad_request, unauthorized
 
 
 def isotime(ts):
     """Keystone's timestamp format (UTC, microseconds, trailing Z)."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Token:

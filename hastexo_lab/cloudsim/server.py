@@ -9,7 +9,7 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from . import views
 from .config import CloudConfig
@@ -160,9 +160,13 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         segments = [unquote(s) for s in url.path.split("/") if s]
         query = parse_qs(url.query)
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         service = "heat" if segments[:1] == ["v1"] else "keystone"
         try:
+            try:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            except ValueError:
+                self.close_connection = True
+                raise bad_request("Bad Content-Length header", "HTTPBadRequest")
             if segments[:1] == ["admin"]:
                 return self._reply(*_admin(self.cloud, method, segments[1:], _json(raw)))
             kind, handler = _route(method, segments)
@@ -180,6 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
                     raise ApiError(fault.status, "InjectedFault", fault.reason)
             result = handler(self, segments, query, raw)
             self._reply(*result)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (a timeout, usually); nobody is left to answer.
+            self.close_connection = True
         except ApiError as err:
             body = err.heat_body() if service == "heat" else err.keystone_body()
             self._reply(err.status, body)
@@ -325,6 +332,8 @@ def _heat_lookup(h, segs, query, raw):
     location = views.stack_url(_base(h, segs), stack)
     if len(segs) > 4:
         location += "/" + "/".join(segs[4:])
+    if query:
+        location += "?" + urlencode(query, doseq=True)
     return 302, None, {"Location": location}
 
 

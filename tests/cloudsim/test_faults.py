@@ -1,0 +1,188 @@
+"""Fault injection, in process and over the admin API, and request counting."""
+
+import pytest
+import requests
+from heatclient import exc as heat_exc
+from keystoneauth1 import exceptions as ks_exc
+
+from hastexo_lab.cloudsim import parse_spec
+
+from ..helpers import heat_for, wait_for_status
+from .test_heat_api import MINIMAL, create
+
+
+def test_operation_failure_for_the_next_n(cloud, heat):
+    cloud.faults.add("create", "fail", count=2, reason="No valid host was found")
+    for name in ("a", "b"):
+        create(heat, name)
+        stack = wait_for_status(heat, name, "CREATE_FAILED")
+        assert "No valid host was found" in stack.stack_status_reason
+    create(heat, "c")
+    wait_for_status(heat, "c", "CREATE_COMPLETE")
+    assert cloud.faults.active() == []
+
+
+@pytest.mark.parametrize("op", ["suspend", "resume", "delete"])
+def test_failed_actions(cloud, heat, op):
+    create(heat)
+    wait_for_status(heat, "lab1", "CREATE_COMPLETE")
+    if op == "resume":
+        heat.actions.suspend("lab1")
+        wait_for_status(heat, "lab1", "SUSPEND_COMPLETE")
+    cloud.faults.add(op, "fail")
+    if op == "delete":
+        heat.stacks.delete(heat.stacks.get("lab1").id)
+    else:
+        getattr(heat.actions, op)("lab1")
+    stack = wait_for_status(heat, "lab1", f"{op.upper()}_FAILED")
+    assert "Injected fault" in stack.stack_status_reason
+
+
+def test_a_failed_suspend_can_be_retried(cloud, heat):
+    create(heat)
+    wait_for_status(heat, "lab1", "CREATE_COMPLETE")
+    cloud.faults.add("suspend", "fail")
+    heat.actions.suspend("lab1")
+    wait_for_status(heat, "lab1", "SUSPEND_FAILED")
+    heat.actions.suspend("lab1")
+    wait_for_status(heat, "lab1", "SUSPEND_COMPLETE")
+
+
+def test_hang_stays_in_progress(clocked_cloud, clock):
+    heat = heat_for(clocked_cloud)
+    clocked_cloud.faults.add("create", "hang")
+    create(heat)
+    clock.advance(24 * 3600)
+    assert heat.stacks.get("lab1").stack_status == "CREATE_IN_PROGRESS"
+    heat.stacks.delete(heat.stacks.get("lab1").id)
+    clock.advance(1)
+    assert list(heat.stacks.list()) == []
+
+
+def test_http_error_fault(cloud, heat):
+    cloud.faults.add("create", "error", status=503, reason="Heat is down for maintenance")
+    with pytest.raises(heat_exc.HTTPServiceUnavailable) as err:
+        create(heat)
+    assert "Heat is down for maintenance" in str(err.value)
+    create(heat)
+
+
+def test_error_fault_on_any_request_and_on_auth(cloud):
+    cloud.faults.add("auth", "error", status=500)
+    heat = heat_for(cloud)
+    with pytest.raises(ks_exc.InternalServerError):
+        list(heat.stacks.list())
+    list(heat.stacks.list())
+    cloud.faults.add("any", "error", status=502)
+    with pytest.raises(heat_exc.HTTPException) as err:
+        list(heat.stacks.list())
+    assert err.value.code == 502
+
+
+def test_drop_fault_closes_the_connection(cloud, heat):
+    cloud.faults.add("list", "drop")
+    with pytest.raises(ks_exc.ConnectionError):
+        list(heat.stacks.list())
+    assert list(heat.stacks.list()) == []
+
+
+def test_slow_fault_delays_the_answer(cloud, heat):
+    import time
+    list(heat.stacks.list())
+    cloud.faults.add("list", "slow", delay=0.3)
+    started = time.monotonic()
+    list(heat.stacks.list())
+    assert time.monotonic() - started >= 0.3
+
+
+def test_fractional_faults_are_seeded_and_roughly_proportional(cloud, heat):
+    cloud.faults.add("show", "error", fraction=0.5)
+    create(heat)
+    stack_id = heat.stacks.get("lab1").id
+    failures = 0
+    for _ in range(100):
+        try:
+            heat.stacks.get(f"lab1/{stack_id}")
+        except heat_exc.HTTPServiceUnavailable:
+            failures += 1
+    assert 30 <= failures <= 70
+
+
+def test_request_counts_per_kind(cloud, heat):
+    create(heat)
+    wait_for_status(heat, "lab1", "CREATE_COMPLETE")
+    cloud.reset_counts()
+    stack = heat.stacks.get("lab1")
+    heat.actions.suspend(stack.identifier)
+    heat.stacks.get(stack.identifier)
+    assert cloud.request_counts() == {"lookup": 1, "show": 2, "suspend": 1}
+
+
+def test_admin_api(cloud, heat):
+    admin = cloud.base_url + "/admin"
+    resp = requests.post(admin + "/faults", json={"op": "create", "effect": "fail", "count": 1,
+                                                  "reason": "quota exceeded"})
+    assert resp.status_code == 201
+    assert resp.json()["fault"]["reason"] == "quota exceeded"
+    assert len(requests.get(admin + "/faults").json()["faults"]) == 1
+    create(heat)
+    assert "quota exceeded" in wait_for_status(heat, "lab1", "CREATE_FAILED").stack_status_reason
+
+    stats = requests.get(admin + "/stats").json()
+    assert stats["requests"]["create"] == 1
+    assert stats["stacks"] == 1
+    assert requests.delete(admin + "/stats").status_code == 204
+    assert requests.get(admin + "/stats").json()["requests"] == {}
+
+    requests.post(admin + "/faults", json={"op": "show", "effect": "error", "fraction": 1})
+    assert requests.delete(admin + "/faults").status_code == 204
+    assert requests.get(admin + "/faults").json() == {"faults": []}
+
+    assert requests.post(admin + "/tokens/revoke").json() == {"revoked": 1}
+    resp = requests.put(admin + "/durations", json={"create": 0})
+    assert resp.json()["durations"]["create"] == 0
+    create(heat, "instant")
+    assert heat.stacks.get("instant").stack_status == "CREATE_COMPLETE"
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"op": "create", "effect": "explode"}, "unknown effect"),
+    ({"op": "show", "effect": "fail"}, "needs an operation"),
+    ({"op": "nothing", "effect": "error"}, "unknown request kind"),
+    ({"op": "create", "effect": "fail", "fraction": 2}, "fraction must be in (0, 1]"),
+    ({"op": "create", "effect": "fail", "count": 0}, "count must be at least 1"),
+    ({"op": "create", "effect": "fail", "colour": "red"}, "unknown fault option"),
+    ({"op": "list", "effect": "error", "status": 42}, "status must be an HTTP status"),
+    ([1, 2], "JSON object"),
+])
+def test_admin_api_rejects_bad_faults(cloud, body, message):
+    resp = requests.post(cloud.base_url + "/admin/faults", json=body)
+    assert resp.status_code == 400
+    assert message in resp.json()["error"]["message"]
+
+
+def test_admin_api_rejects_bad_durations_and_paths(cloud):
+    admin = cloud.base_url + "/admin"
+    assert "Unknown operation" in requests.put(admin + "/durations", json={"boot": 1}).json()["error"]["message"]
+    assert requests.put(admin + "/durations", json={"create": -1}).status_code == 400
+    assert requests.get(admin + "/nothing").status_code == 404
+
+
+def test_parse_spec():
+    fault = parse_spec("create:fail:count=2,reason=No valid host")
+    assert (fault.op, fault.effect, fault.count, fault.reason) == ("create", "fail", 2, "No valid host")
+    fault = parse_spec("show:error:fraction=0.25,status=500")
+    assert (fault.fraction, fault.status, fault.count) == (0.25, 500, None)
+    assert parse_spec("suspend:hang").count == 1
+    for bad in ("create", "create:fail:count", "create:fail:count=x", "create:boom"):
+        with pytest.raises(ValueError):
+            parse_spec(bad)
+
+
+def test_internal_errors_become_500_not_a_dead_connection(cloud, heat, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+    monkeypatch.setattr(cloud.heat, "list", broken)
+    with pytest.raises(heat_exc.HTTPInternalServerError):
+        list(heat.stacks.list())
+    create(heat, template=MINIMAL)
