@@ -47,3 +47,53 @@ def provider(cloud):
 @pytest.fixture(scope="session")
 def template():
     return sample_template()
+
+
+@pytest.fixture
+def cloud_b():
+    """A second, independent fake cloud (another provider)."""
+    cloud = _cloud()
+    yield cloud
+    cloud.stop()
+
+
+FAST_LAB = {"poll_initial": 0.05, "poll_max": 0.2, "task_retries": 2, "delete_attempts": 2}
+
+
+@pytest.fixture
+def lab_settings(settings, cloud, cloud_b):
+    """XBLOCK_SETTINGS with two providers on the fake clouds and fast polling."""
+    settings.XBLOCK_SETTINGS = {"hastexo_lab": dict(
+        FAST_LAB, providers={"cloud-a": cloud.provider_config(), "cloud-b": cloud_b.provider_config()})}
+    return settings
+
+
+@pytest.fixture(scope="session")
+def celery_app():
+    from hastexo_lab.celery import app
+    return app
+
+
+@pytest.fixture
+def worker(celery_app, lab_settings, transactional_db):
+    """A real Celery worker (threads) consuming the lab queue, for one test."""
+    from celery.contrib.testing.tasks import ping
+    from celery.contrib.testing.worker import start_worker
+    from celery.worker import state as worker_state
+
+    def purge():
+        with celery_app.connection_for_write() as conn:
+            conn.default_channel.queue_declare("hastexo_lab", durable=True, auto_delete=False)
+            conn.default_channel.queue_purge("hastexo_lab")
+
+    purge()
+    with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False,
+                      queues=["hastexo_lab"], shutdown_timeout=30) as running:
+        yield running
+        # The worker checks for shutdown between waits of up to 2 s for a
+        # message, and waits once more after deciding to stop: ask it to
+        # stop, then wake it twice with harmless messages.
+        worker_state.should_terminate = 0
+        ping.apply_async(queue="hastexo_lab")
+        ping.apply_async(queue="hastexo_lab")
+    purge()

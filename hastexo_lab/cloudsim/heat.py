@@ -236,7 +236,11 @@ class HeatEngine:
         return events
 
     def stack_count(self):
+        """Live stacks (in any state but deleted), across projects."""
         with self._lock:
+            now = self.clock()
+            for stack in list(self._stacks.values()):
+                self._advance(stack, now)
             return sum(1 for s in self._stacks.values() if s.deleted_at is None)
 
     # -- the state machine ----------------------------------------------------

@@ -1,0 +1,105 @@
+"""What the XBlock, the admin and management commands call. No XBlock inside.
+
+Functions take plain values, change stacks only through ``lifecycle``, and
+send work to the tasks after the current transaction commits.
+"""
+
+import hashlib
+import re
+from datetime import timedelta
+
+from django.db.models import F
+from django.utils import timezone
+
+from . import conf, operations, tasks
+from . import lifecycle as lc
+from .models import Stack
+
+# Heat stack names: a letter first, then letters, digits, "_", "-", "."; at most 255.
+_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
+NAME_PREFIX = "hxl"
+
+
+def stack_name(course_id, anonymous_student_id, lab=""):
+    """The stack name for a learner in a course run (and, optionally, one lab of it).
+
+    Readable where it can be, unique always: long inputs are shortened and a
+    hash of the full inputs keeps them apart.
+    """
+    parts = [NAME_PREFIX, _UNSAFE.sub("-", course_id).strip("-"), _UNSAFE.sub("-", anonymous_student_id)]
+    if lab:
+        parts.append(_UNSAFE.sub("-", lab))
+    name = "-".join(p for p in parts if p)
+    if len(name) > 120:
+        digest = hashlib.sha256("\0".join([course_id, anonymous_student_id, lab]).encode()).hexdigest()[:16]
+        name = f"{name[:100]}-{digest}"
+    return name
+
+
+def launch(course_id, anonymous_student_id, providers, *, learner=None, lab="", protocol="ssh", port=None,
+           parameters=None, launch_timeout=None, suspend_timeout=None, delete_age=None):
+    """Make sure the learner's stack exists and is (being) brought up; idempotent.
+
+    ``providers`` is the ordered list of launch candidates:
+    ``[{"name", "capacity", "template", "environment"}]``. Returns the Stack.
+    """
+    settings = conf.get_settings()
+    fields = {
+        "course_id": course_id, "anonymous_student_id": anonymous_student_id, "learner": learner,
+        "providers": providers, "protocol": protocol, "port": port,
+        "parameters": parameters if parameters is not None else {"run": course_id},
+        "launch_timeout": launch_timeout or settings.launch_timeout,
+        "suspend_timeout": suspend_timeout or settings.suspend_timeout,
+        "delete_age": settings.delete_age if delete_age is None else delete_age,
+    }
+    name = stack_name(course_id, anonymous_student_id, lab)
+    stack, created = lc.create("launch requested", name=name, **fields)
+    if created:
+        tasks.enqueue(operations.FollowUp("launch", stack.pk))
+        return stack
+    return bring_up(stack, **{k: v for k, v in fields.items() if k not in ("course_id", "anonymous_student_id")})
+
+
+def bring_up(stack, **fields):
+    """Start whatever gets an existing stack running again, from any state."""
+    if stack.status in lc.RELAUNCHABLE:
+        fields.update(provider="", provider_stack_id="", providers_tried=[], error_message="", attempts=0)
+        if lc.transition(stack, stack.status, lc.LAUNCH_PENDING, "launch requested", **fields):
+            tasks.enqueue(operations.FollowUp("launch", stack.pk))
+    elif stack.status in (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED, lc.RESUME_FAILED):
+        tasks.enqueue(operations.request_resume(stack, "the learner is back"))
+    elif stack.status == lc.SUSPEND_PENDING:
+        keepalive(stack)
+        lc.transition(stack, lc.SUSPEND_PENDING, stack.previous_status if stack.previous_status in lc.UP
+                      else lc.RESUME_COMPLETE, "the learner is back before the suspend started")
+    elif stack.status == lc.SUSPEND_IN_PROGRESS:
+        Stack.objects.filter(pk=stack.pk).update(resume_requested=True)
+    stack.refresh_from_db()
+    return stack
+
+
+def keepalive(stack):
+    """Move the suspend deadline; one UPDATE, no log row."""
+    now = timezone.now()
+    Stack.objects.filter(pk=stack.pk).update(
+        last_activity=now,
+        suspend_by=now + timedelta(seconds=stack.suspend_timeout),
+        delete_by=(now + timedelta(seconds=stack.delete_age)) if stack.delete_age else None,
+    )
+
+
+def suspend(stack, reason="suspend requested"):
+    """Suspend a running stack now (operators; the suspender claims in bulk)."""
+    if lc.transition(stack, tuple(lc.UP), lc.SUSPEND_PENDING, reason, suspend_by=timezone.now()):
+        tasks.enqueue(operations.FollowUp("suspend", stack.pk))
+        return True
+    return False
+
+
+def delete(stack, reason="delete requested"):
+    """Delete a stack from whatever state it is in (a reset, the reaper, operators)."""
+    if lc.transition(stack, tuple(s for s in lc.TRANSITIONS if lc.DELETE_PENDING in lc.TRANSITIONS[s]),
+                     lc.DELETE_PENDING, reason, attempts=0, poll_seq=F("poll_seq") + 1):
+        tasks.enqueue(operations.FollowUp("delete", stack.pk))
+        return True
+    return False

@@ -1,0 +1,28 @@
+"""Provider instances by name, built from the settings and kept per process
+(one keystone session, and so one token, per provider)."""
+
+import threading
+
+from . import conf
+from .providers import ProviderConfigError, make_provider
+
+_providers = {}
+_lock = threading.Lock()
+
+
+def get_provider(name):
+    """The provider called ``name`` in ``XBLOCK_SETTINGS['hastexo_lab']['providers']``."""
+    with _lock:
+        provider = _providers.get(name)
+        if provider is None:
+            configs = conf.get_settings().providers
+            if name not in configs:
+                known = ", ".join(sorted(configs)) or "none configured"
+                raise ProviderConfigError(f"Unknown provider {name!r} (known: {known})")
+            provider = _providers[name] = make_provider(name, configs[name])
+        return provider
+
+
+def forget_providers():
+    with _lock:
+        _providers.clear()

@@ -1,0 +1,213 @@
+"""The one place hastexo_lab reads its settings.
+
+Operators write ``XBLOCK_SETTINGS["hastexo_lab"]`` in the LMS/Studio settings.
+Defaults are merged with it, every value is checked once, and a mistake raises
+``ImproperlyConfigured`` with the key that is wrong. All durations are in
+seconds, except ``js_timeouts``, which the browser uses, in milliseconds.
+"""
+
+import difflib
+import functools
+from dataclasses import dataclass, field, fields
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+from .providers import ProviderConfigError, make_provider
+
+SETTINGS_NAME = "hastexo_lab"
+BREACH_POLICIES = ("none", "warn", "block")
+TERMINAL_COLOR_SCHEMES = ("white-black", "black-white", "gray-black", "green-black")
+
+
+@dataclass(frozen=True)
+class JsTimeouts:
+    """Browser timings in milliseconds."""
+
+    status: int = 15_000  # slowest status polling interval
+    keepalive: int = 30_000  # keepalive interval while the learner is active
+    idle: int = 3_600_000  # no input for this long: stop sending keepalives
+    check: int = 5_000  # progress check polling interval
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Give up on a launch (or resume) that has not completed after this long.
+    launch_timeout: int = 900
+    # Suspend a stack this long after its last keepalive.
+    suspend_timeout: int = 120
+    # How often the suspender runs.
+    suspend_interval: int = 60
+    # Give up on a suspend that has not completed after this long.
+    suspend_task_timeout: int = 900
+    # Delete stacks not used (no keepalive, no resume) for this long; 0: never.
+    delete_age: int = 14 * 86_400
+    # How often the reaper runs.
+    delete_interval: int = 3_600
+    # How often a failed delete is tried again before operators are asked to look.
+    delete_attempts: int = 3
+    # Give up on a delete that has not completed after this long.
+    delete_task_timeout: int = 900
+    # Give up on a progress check after this long.
+    check_timeout: int = 120
+    # Give up on one remote command of a progress check after this long.
+    remote_exec_timeout: int = 300
+    js_timeouts: JsTimeouts = field(default_factory=JsTimeouts)
+    # name -> provider settings (see hastexo_lab.providers); order is preference.
+    providers: dict = field(default_factory=dict)
+    # Where the terminal (Guacamole) is served.
+    terminal_url: str = "/hastexo-lab-terminal/"
+    terminal_color_scheme: str = "white-black"
+    terminal_font_name: str = "monospace"
+    terminal_font_size: int = 10
+    # Lab time a learner may use per course run; 0: unlimited.
+    lab_usage_limit: int = 0
+    # What happens past the limit: none, warn (tell the learner), block (no launch).
+    lab_usage_limit_breach_policy: str = "none"
+    # The Celery queue all lab tasks go to, so they never starve the LMS's queue.
+    task_queue: str = "hastexo_lab"
+    # How often a task retries a transient cloud error before giving up.
+    task_retries: int = 5
+    # Waiting on the cloud: the first poll comes after poll_initial, later polls
+    # back off (a quarter of the time already waited) up to poll_max.
+    poll_initial: float = 1.0
+    poll_max: float = 15.0
+    # Keys that encrypt stack secrets at rest; the first encrypts, all decrypt
+    # (for rotation). Empty: a key derived from Django's SECRET_KEY.
+    encryption_keys: tuple = ()
+
+
+# key -> (minimum, maximum) for the integer settings; 0 may mean "off" where noted.
+_RANGES = {
+    "launch_timeout": (60, 86_400),
+    "suspend_timeout": (30, 30 * 86_400),
+    "suspend_interval": (5, 86_400),
+    "suspend_task_timeout": (30, 86_400),
+    "delete_interval": (60, 30 * 86_400),
+    "delete_attempts": (1, 100),
+    "delete_task_timeout": (30, 86_400),
+    "check_timeout": (5, 3_600),
+    "remote_exec_timeout": (5, 3_600),
+    "terminal_font_size": (6, 72),
+    "task_retries": (0, 100),
+}
+
+
+def _fail(key, problem):
+    raise ImproperlyConfigured(f"XBLOCK_SETTINGS['{SETTINGS_NAME}']['{key}']: {problem}")
+
+
+def _check_unknown(raw, known, where=""):
+    for key in raw:
+        if key not in known:
+            hint = difflib.get_close_matches(str(key), known, n=1)
+            _fail(where + str(key), "unknown setting" + (f" (did you mean {hint[0]}?)" if hint else ""))
+
+
+def _integer(key, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(key, f"must be a whole number, not {value!r}")
+    return value
+
+
+def parse(raw):
+    """Check ``raw`` (the operator's dict) and return typed Settings."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ImproperlyConfigured(f"XBLOCK_SETTINGS['{SETTINGS_NAME}'] must be a dict, not {type(raw).__name__}")
+    names = [f.name for f in fields(Settings)]
+    _check_unknown(raw, names)
+    values = {}
+    for key, (low, high) in _RANGES.items():
+        if key in raw:
+            value = _integer(key, raw[key])
+            if not low <= value <= high:
+                _fail(key, f"must be between {low} and {high}, not {value}")
+            values[key] = value
+    if "delete_age" in raw:
+        value = _integer("delete_age", raw["delete_age"])
+        if value != 0 and not 3_600 <= value <= 10 * 365 * 86_400:
+            _fail("delete_age", f"is in seconds: 0 (never) or at least 3600, not {value} "
+                                "(14 days is 1209600)")
+        values["delete_age"] = value
+    if "lab_usage_limit" in raw:
+        value = _integer("lab_usage_limit", raw["lab_usage_limit"])
+        if value < 0:
+            _fail("lab_usage_limit", f"must be 0 (unlimited) or a number of seconds, not {value}")
+        values["lab_usage_limit"] = value
+    for key, choices in (("lab_usage_limit_breach_policy", BREACH_POLICIES),
+                         ("terminal_color_scheme", TERMINAL_COLOR_SCHEMES)):
+        if key in raw:
+            if raw[key] not in choices:
+                _fail(key, f"must be one of {', '.join(choices)}, not {raw[key]!r}")
+            values[key] = raw[key]
+    for key in ("terminal_url", "terminal_font_name", "task_queue"):
+        if key in raw:
+            if not isinstance(raw[key], str) or not raw[key].strip():
+                _fail(key, f"must be a non-empty string, not {raw[key]!r}")
+            values[key] = raw[key].strip()
+    for key in ("poll_initial", "poll_max"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 300:
+                _fail(key, f"must be a number of seconds between 0 and 300, not {value!r}")
+            values[key] = float(value)
+    if values.get("poll_initial", 1.0) > values.get("poll_max", 15.0):
+        _fail("poll_initial", "must not be larger than poll_max")
+    if "js_timeouts" in raw:
+        values["js_timeouts"] = _js_timeouts(raw["js_timeouts"])
+    if "providers" in raw:
+        values["providers"] = _providers(raw["providers"])
+    if "encryption_keys" in raw:
+        keys = raw["encryption_keys"]
+        if isinstance(keys, str):
+            keys = [keys]
+        if not isinstance(keys, (list, tuple)) or not all(isinstance(k, str) and len(k) >= 16 for k in keys):
+            _fail("encryption_keys", "must be a list of secret strings of at least 16 characters")
+        values["encryption_keys"] = tuple(keys)
+    return Settings(**values)
+
+
+def _js_timeouts(raw):
+    if not isinstance(raw, dict):
+        _fail("js_timeouts", "must be a dict of status, keepalive, idle, check (milliseconds)")
+    names = [f.name for f in fields(JsTimeouts)]
+    _check_unknown(raw, names, "js_timeouts.")
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int) or not 500 <= value <= 86_400_000:
+            _fail(f"js_timeouts.{key}", f"must be milliseconds between 500 and 86400000, not {value!r}")
+    return JsTimeouts(**raw)
+
+
+def _providers(raw):
+    if not isinstance(raw, dict):
+        _fail("providers", "must be a dict of provider name -> provider settings")
+    for name, config in raw.items():
+        if not isinstance(name, str) or not name.strip() or len(name) > 64:
+            _fail("providers", f"provider names must be strings of 1 to 64 characters, not {name!r}")
+        try:
+            make_provider(name, config)
+        except ProviderConfigError as exc:
+            _fail(f"providers.{name}", str(exc))
+    return dict(raw)
+
+
+@functools.cache
+def get_settings():
+    """The checked settings; read once, and again after ``override_settings``."""
+    from django.conf import settings as django_settings
+
+    xblock_settings = getattr(django_settings, "XBLOCK_SETTINGS", None) or {}
+    return parse(xblock_settings.get(SETTINGS_NAME))
+
+
+def _reset(setting, **kwargs):
+    if setting in ("XBLOCK_SETTINGS", "SECRET_KEY"):
+        get_settings.cache_clear()
+        from . import clouds, crypto
+        clouds.forget_providers()
+        crypto.forget_keys()
+
+
+setting_changed.connect(_reset)

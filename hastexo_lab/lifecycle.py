@@ -1,0 +1,148 @@
+"""Stack states, the transitions allowed between them, and ``transition()``:
+the only code that changes a stack's status.
+
+A transition is a compare-and-set: ``UPDATE ... WHERE status IN (from_states)``
+plus one StackLog row, in one database transaction. When two actors race (a
+keepalive and the suspender, two redelivered tasks) exactly one wins; the
+loser gets ``False`` back, and that is a normal outcome, not an error.
+"""
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+NEW = ""  # a row being created
+
+LAUNCH_PENDING = "LAUNCH_PENDING"
+LAUNCH_ERROR = "LAUNCH_ERROR"
+LAUNCH_TIMEOUT = "LAUNCH_TIMEOUT"
+CREATE_IN_PROGRESS = "CREATE_IN_PROGRESS"
+CREATE_COMPLETE = "CREATE_COMPLETE"
+CREATE_FAILED = "CREATE_FAILED"
+SUSPEND_PENDING = "SUSPEND_PENDING"
+SUSPEND_IN_PROGRESS = "SUSPEND_IN_PROGRESS"
+SUSPEND_COMPLETE = "SUSPEND_COMPLETE"
+SUSPEND_FAILED = "SUSPEND_FAILED"
+RESUME_PENDING = "RESUME_PENDING"
+RESUME_IN_PROGRESS = "RESUME_IN_PROGRESS"
+RESUME_COMPLETE = "RESUME_COMPLETE"
+RESUME_FAILED = "RESUME_FAILED"
+DELETE_PENDING = "DELETE_PENDING"
+DELETE_IN_PROGRESS = "DELETE_IN_PROGRESS"
+DELETE_COMPLETE = "DELETE_COMPLETE"
+DELETE_FAILED = "DELETE_FAILED"
+
+# The lab is running and usable.
+UP = frozenset({CREATE_COMPLETE, RESUME_COMPLETE})
+# We decided to act and a task is about to.
+PENDING = frozenset({LAUNCH_PENDING, SUSPEND_PENDING, RESUME_PENDING, DELETE_PENDING})
+# The cloud is working; a poll chain watches.
+IN_PROGRESS = frozenset({CREATE_IN_PROGRESS, SUSPEND_IN_PROGRESS, RESUME_IN_PROGRESS, DELETE_IN_PROGRESS})
+FAILED = frozenset({CREATE_FAILED, SUSPEND_FAILED, RESUME_FAILED, DELETE_FAILED, LAUNCH_ERROR, LAUNCH_TIMEOUT})
+# No stack exists (or none that counts) at any provider.
+ABSENT = frozenset({NEW, DELETE_COMPLETE, LAUNCH_ERROR, LAUNCH_TIMEOUT})
+# States from which a new launch may begin.
+RELAUNCHABLE = ABSENT | {CREATE_FAILED}
+
+_EVERYWHERE_BUT_DELETE = {
+    LAUNCH_PENDING, LAUNCH_ERROR, LAUNCH_TIMEOUT, CREATE_IN_PROGRESS, CREATE_COMPLETE, CREATE_FAILED,
+    SUSPEND_PENDING, SUSPEND_IN_PROGRESS, SUSPEND_COMPLETE, SUSPEND_FAILED,
+    RESUME_PENDING, RESUME_IN_PROGRESS, RESUME_COMPLETE, RESUME_FAILED,
+}
+
+# from -> the states it may move to. A delete may be asked for from anywhere
+# but the delete states themselves (a learner's reset, the reaper).
+TRANSITIONS = {
+    NEW: {LAUNCH_PENDING},
+    LAUNCH_PENDING: {LAUNCH_PENDING, CREATE_IN_PROGRESS, LAUNCH_ERROR},
+    CREATE_IN_PROGRESS: {CREATE_COMPLETE, CREATE_FAILED, LAUNCH_TIMEOUT, SUSPEND_COMPLETE},
+    CREATE_FAILED: {LAUNCH_PENDING, LAUNCH_ERROR},
+    LAUNCH_ERROR: {LAUNCH_PENDING},
+    LAUNCH_TIMEOUT: {LAUNCH_PENDING},
+    CREATE_COMPLETE: {SUSPEND_PENDING},
+    RESUME_COMPLETE: {SUSPEND_PENDING},
+    SUSPEND_PENDING: {SUSPEND_IN_PROGRESS, SUSPEND_COMPLETE, SUSPEND_FAILED, CREATE_COMPLETE, RESUME_COMPLETE},
+    SUSPEND_IN_PROGRESS: {SUSPEND_COMPLETE, SUSPEND_FAILED},
+    SUSPEND_COMPLETE: {RESUME_PENDING},
+    SUSPEND_FAILED: {SUSPEND_PENDING, RESUME_PENDING},
+    RESUME_PENDING: {RESUME_IN_PROGRESS, RESUME_COMPLETE, RESUME_FAILED},
+    RESUME_IN_PROGRESS: {RESUME_COMPLETE, RESUME_FAILED},
+    RESUME_FAILED: {RESUME_PENDING},
+    DELETE_PENDING: {DELETE_IN_PROGRESS, DELETE_COMPLETE, DELETE_FAILED},
+    DELETE_IN_PROGRESS: {DELETE_COMPLETE, DELETE_FAILED},
+    DELETE_FAILED: {DELETE_PENDING},
+    DELETE_COMPLETE: {LAUNCH_PENDING},
+}
+for _state in _EVERYWHERE_BUT_DELETE:
+    TRANSITIONS[_state] = TRANSITIONS[_state] | {DELETE_PENDING}
+
+STATES = tuple(sorted(set(TRANSITIONS) - {NEW}))
+
+
+class InvalidTransition(ValueError):
+    """Code asked for a transition the table does not allow: a bug, not a race."""
+
+
+def check(from_states, to_state):
+    for state in from_states:
+        if to_state not in TRANSITIONS.get(state, ()):
+            raise InvalidTransition(f"{state or 'NEW'} -> {to_state} is not an allowed transition")
+
+
+def transition(stack, from_states, to_state, reason, *, task_id="", where=None, **fields):
+    """Move ``stack`` to ``to_state`` if its status is one of ``from_states``.
+
+    ``where`` (a Q) adds conditions to the compare-and-set, e.g. "the suspend
+    deadline has passed". ``fields`` are written in the same UPDATE. Returns
+    True if this call won; the instance is then refreshed from the database.
+    """
+    from .models import Stack, StackLog
+
+    from_states = (from_states,) if isinstance(from_states, str) else tuple(from_states)
+    check(from_states, to_state)
+    now = timezone.now()
+    query = Stack.objects.filter(pk=stack.pk, status__in=from_states)
+    if where is not None:
+        query = query.filter(where)
+    with transaction.atomic():
+        # previous_status is assigned before status: MySQL evaluates SET
+        # clauses left to right, PostgreSQL and SQLite from the old row.
+        won = query.update(previous_status=F("status"), status=to_state, status_changed_at=now,
+                           status_reason=reason[:2000], **fields)
+        if won:
+            previous = Stack.objects.filter(pk=stack.pk).values_list("previous_status", flat=True).get()
+            StackLog.objects.create(stack_id=stack.pk, from_status=previous, to_status=to_state,
+                                    reason=reason[:2000], task_id=task_id or "", created_at=now)
+    if won:
+        stack.refresh_from_db()
+        log.info("stack %s (learner %s): %s -> %s: %s", stack.name, stack.anonymous_student_id,
+                 stack.previous_status or "NEW", to_state, reason)
+    else:
+        log.info("stack %s: lost the race for %s -> %s (%s)", stack.name,
+                 "/".join(s or "NEW" for s in from_states), to_state, reason)
+    return bool(won)
+
+
+def create(reason, *, task_id="", **fields):
+    """Insert a new stack in LAUNCH_PENDING, with its first log row.
+
+    Returns (stack, created). When the unique name is taken (a double click,
+    two tabs), the existing row is returned with created=False.
+    """
+    from .models import Stack, StackLog
+
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            stack = Stack.objects.create(status=LAUNCH_PENDING, previous_status=NEW, status_changed_at=now,
+                                         status_reason=reason, **fields)
+            StackLog.objects.create(stack=stack, from_status=NEW, to_status=LAUNCH_PENDING, reason=reason,
+                                    task_id=task_id, created_at=now)
+    except IntegrityError:
+        return Stack.objects.get(name=fields["name"]), False
+    log.info("stack %s (learner %s): NEW -> LAUNCH_PENDING: %s", stack.name, stack.anonymous_student_id, reason)
+    return stack, True

@@ -1,0 +1,452 @@
+"""What the lab tasks do, as plain functions with no Celery inside.
+
+Each function takes a stack id, reads the row, talks to the provider, moves
+the stack with ``lifecycle.transition()`` and returns the follow-up work (a
+:class:`FollowUp`, or None). The tasks module turns follow-ups into Celery
+messages, so waiting on the cloud never holds a worker: a poll looks once,
+then asks to be run again later.
+
+Every function is safe to run twice for the same stack (a redelivered task):
+transitions are compare-and-set, and a create that already happened is found
+(409) and adopted instead of being made again.
+"""
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_noop as _
+
+from . import clouds, conf, crypto
+from . import lifecycle as lc
+from .models import ProviderUsage, Stack
+from .providers import (
+    GONE,
+    PermanentProviderError,
+    ProviderError,
+    StackConflict,
+    StackNotFound,
+    TransientProviderError,
+)
+
+log = logging.getLogger(__name__)
+
+# Heat states in which a stack is up and usable.
+HEAT_UP = {"CREATE_COMPLETE", "RESUME_COMPLETE", "CHECK_COMPLETE", "UPDATE_COMPLETE"}
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A task to run next: ``kind`` is launch, poll, suspend, resume or delete."""
+
+    kind: str
+    stack_id: int
+    seq: int = 0
+    countdown: float = 0.0
+
+
+class NoCapacity(Exception):
+    pass
+
+
+def now():
+    return timezone.now()
+
+
+def _load(stack_id):
+    return Stack.objects.filter(pk=stack_id).first()
+
+
+def _poll_after(stack, elapsed=0.0):
+    """The next poll: soon at first, then a quarter of the time waited, capped."""
+    settings = conf.get_settings()
+    delay = min(settings.poll_max, max(settings.poll_initial, elapsed / 4))
+    return FollowUp("poll", stack.pk, seq=stack.poll_seq, countdown=delay)
+
+
+def _elapsed(stack):
+    return (now() - stack.status_changed_at).total_seconds()
+
+
+def _best_effort_delete(provider_name, ref):
+    try:
+        clouds.get_provider(provider_name).delete_stack(ref)
+    except ProviderError as err:
+        log.warning("could not clean up stack %s at %s (the reaper will): %s", ref, provider_name, err)
+
+
+def _running_fields(stack):
+    t = now()
+    return {
+        "last_activity": t,
+        "suspend_by": t + timedelta(seconds=stack.suspend_timeout),
+        "delete_by": t + timedelta(seconds=stack.delete_age) if stack.delete_age else None,
+        "error_message": "",
+        "attempts": 0,
+        "resume_requested": False,
+    }
+
+
+# -- launch ---------------------------------------------------------------------
+
+def launch(stack_id, task_id=""):
+    """Place a LAUNCH_PENDING stack at a provider with capacity and create it there."""
+    stack = _load(stack_id)
+    if stack is None or stack.status != lc.LAUNCH_PENDING:
+        return None
+    if not stack.provider:
+        try:
+            if _claim_provider(stack) is None:
+                return None  # another task placed it first
+        except NoCapacity:
+            lc.transition(stack, lc.LAUNCH_PENDING, lc.LAUNCH_ERROR, "no provider has capacity left",
+                          task_id=task_id, error_message=_("All lab environments are in use right now. "
+                                                           "Please try again in a few minutes."))
+            return None
+    candidate = _candidate(stack, stack.provider)
+    provider = clouds.get_provider(stack.provider)
+    try:
+        info = provider.create_stack(
+            stack.name, candidate.get("template", ""), environment=candidate.get("environment") or None,
+            parameters=stack.parameters, timeout_mins=math.ceil(stack.launch_timeout / 60))
+    except StackConflict:
+        info = _adopt(provider, stack)
+    except PermanentProviderError as err:
+        return _fail_over(stack, f"{stack.provider} refused to create the stack: {err.message}", task_id,
+                          from_states=(lc.LAUNCH_PENDING,))
+    if lc.transition(stack, lc.LAUNCH_PENDING, lc.CREATE_IN_PROGRESS, f"creating at {stack.provider}",
+                     task_id=task_id, provider_stack_id=info.id or "", poll_seq=F("poll_seq") + 1,
+                     template=candidate.get("template", ""), environment=candidate.get("environment") or ""):
+        return _poll_after(stack)
+    return None
+
+
+def _adopt(provider, stack):
+    """A stack of this name exists already: ours from before a crash, or a leftover."""
+    info = provider.get_stack(stack.name)
+    if info.gone:
+        raise TransientProviderError(f"stack {stack.name} conflicted but is gone now; trying again")
+    if info.action == "DELETE":
+        raise TransientProviderError(f"an earlier stack {stack.name} is still being deleted")
+    if info.failed:
+        provider.delete_stack(info.identifier)
+        raise TransientProviderError(f"cleaning up a failed earlier stack {stack.name} first")
+    log.info("stack %s: adopting the existing stack %s (%s)", stack.name, info.id, info.status)
+    return info
+
+
+def _candidate(stack, name):
+    for candidate in stack.providers:
+        if candidate.get("name") == name:
+            return candidate
+    return {"name": name}
+
+
+def _claim_provider(stack):
+    """Assign the first untried provider with a free slot; None if another task won.
+
+    The provider's usage row is locked (by an UPDATE, which locks on every
+    database) while its stacks are counted, so concurrent launches cannot
+    overshoot a capacity.
+    """
+    for candidate in stack.providers:
+        name, capacity = candidate.get("name"), int(candidate.get("capacity", -1))
+        if not name or name in stack.providers_tried or capacity == 0:
+            continue
+        ProviderUsage.objects.get_or_create(name=name)
+        with transaction.atomic():
+            ProviderUsage.objects.filter(name=name).update(launches=F("launches") + 1)
+            if capacity > 0 and Stack.objects.holding(name).count() >= capacity:
+                continue
+            won = Stack.objects.filter(pk=stack.pk, status=lc.LAUNCH_PENDING, provider="").update(provider=name)
+        if not won:
+            return None
+        stack.provider = name
+        log.info("stack %s: placed at provider %s", stack.name, name)
+        return name
+    raise NoCapacity()
+
+
+def _fail_over(stack, reason, task_id, from_states):
+    """Clean up at the failed provider and try the next one, or give up."""
+    tried = list(stack.providers_tried) + [stack.provider]
+    if stack.provider and stack.provider_stack_id:
+        _best_effort_delete(stack.provider, stack.provider_ref)
+    remaining = [c for c in stack.providers
+                 if c.get("name") not in tried and int(c.get("capacity", -1)) != 0]
+    if remaining:
+        if lc.transition(stack, from_states, lc.LAUNCH_PENDING, f"{reason}; trying the next provider",
+                         task_id=task_id, provider="", provider_stack_id="", providers_tried=tried):
+            return FollowUp("launch", stack.pk)
+        return None
+    lc.transition(stack, from_states, lc.LAUNCH_ERROR, reason, task_id=task_id, providers_tried=tried,
+                  error_message=_("Your lab environment could not be created. Please try again later; "
+                                  "if this keeps happening, contact the course team."))
+    return None
+
+
+# -- suspend, resume, delete ----------------------------------------------------
+
+def suspend(stack_id, task_id=""):
+    """Suspend a stack the suspender claimed, unless a keepalive got in first."""
+    stack = _load(stack_id)
+    if stack is None:
+        return None
+    if stack.status == lc.SUSPEND_PENDING:
+        deadline_passed = Q(suspend_by__lte=now()) | Q(suspend_by__isnull=True)
+        if not lc.transition(stack, lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS, "suspending", task_id=task_id,
+                             where=deadline_passed, poll_seq=F("poll_seq") + 1):
+            return _cancel_suspend(stack, task_id)
+    elif stack.status != lc.SUSPEND_IN_PROGRESS:
+        return None
+    try:
+        clouds.get_provider(stack.provider).suspend_stack(stack.provider_ref)
+    except StackConflict as err:
+        log.info("stack %s: suspend answered 409 (%s); watching its state", stack.name, err.message)
+    except StackNotFound:
+        lc.transition(stack, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_FAILED, "the stack no longer exists",
+                      task_id=task_id, error_message=_("Your lab environment no longer exists."))
+        return None
+    return _poll_after(stack)
+
+
+def _cancel_suspend(stack, task_id):
+    stack.refresh_from_db()
+    if stack.status == lc.SUSPEND_PENDING:
+        back = stack.previous_status if stack.previous_status in lc.UP else lc.RESUME_COMPLETE
+        lc.transition(stack, lc.SUSPEND_PENDING, back, "a keepalive arrived before the suspend started",
+                      task_id=task_id)
+    return None
+
+
+def resume(stack_id, task_id=""):
+    stack = _load(stack_id)
+    if stack is None:
+        return None
+    if stack.status == lc.RESUME_PENDING:
+        if not lc.transition(stack, lc.RESUME_PENDING, lc.RESUME_IN_PROGRESS, "resuming", task_id=task_id,
+                             poll_seq=F("poll_seq") + 1, resume_requested=False):
+            return None
+    elif stack.status != lc.RESUME_IN_PROGRESS:
+        return None
+    try:
+        clouds.get_provider(stack.provider).resume_stack(stack.provider_ref)
+    except StackConflict as err:
+        log.info("stack %s: resume answered 409 (%s); watching its state", stack.name, err.message)
+    except StackNotFound:
+        lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_FAILED, "the stack no longer exists",
+                      task_id=task_id, error_message=_("Your lab environment no longer exists."))
+        return None
+    return _poll_after(stack)
+
+
+def delete(stack_id, task_id=""):
+    stack = _load(stack_id)
+    if stack is None:
+        return None
+    if stack.status == lc.DELETE_PENDING:
+        if not stack.provider:
+            lc.transition(stack, lc.DELETE_PENDING, lc.DELETE_COMPLETE, "nothing was created", task_id=task_id)
+            return None
+        if not lc.transition(stack, lc.DELETE_PENDING, lc.DELETE_IN_PROGRESS, "deleting", task_id=task_id,
+                             poll_seq=F("poll_seq") + 1):
+            return None
+    elif stack.status != lc.DELETE_IN_PROGRESS:
+        return None
+    clouds.get_provider(stack.provider).delete_stack(stack.provider_ref)
+    return _poll_after(stack)
+
+
+# -- waiting on the cloud -------------------------------------------------------
+
+def poll(stack_id, seq, task_id=""):
+    """Look at a stack in ``*_IN_PROGRESS`` once; move it on, or poll again later."""
+    stack = _load(stack_id)
+    if stack is None or stack.poll_seq != seq or stack.status not in lc.IN_PROGRESS:
+        return None  # a newer poll chain owns this stack, or there is nothing to wait for
+    settings = conf.get_settings()
+    elapsed = _elapsed(stack)
+    timeouts = {lc.CREATE_IN_PROGRESS: stack.launch_timeout, lc.RESUME_IN_PROGRESS: stack.launch_timeout,
+                lc.SUSPEND_IN_PROGRESS: settings.suspend_task_timeout,
+                lc.DELETE_IN_PROGRESS: settings.delete_task_timeout}
+    if elapsed > timeouts[stack.status]:
+        return _timed_out(stack, task_id)
+    info = clouds.get_provider(stack.provider).get_stack(stack.provider_ref)
+    follow = _WATCHERS[stack.status](stack, info, task_id)
+    if follow is not _KEEP_POLLING:
+        return follow
+    if Stack.objects.filter(pk=stack.pk, poll_seq=seq).update(poll_seq=seq + 1):
+        stack.poll_seq = seq + 1
+        return _poll_after(stack, elapsed)
+    return None
+
+
+_KEEP_POLLING = object()
+
+
+def _watch_create(stack, info, task_id):
+    if info.status in HEAT_UP:
+        return _ready(stack, info, task_id)
+    if info.status == "SUSPEND_COMPLETE":
+        # Adopted a stack that was suspended: record it, then bring it back.
+        fields = _secret_fields(info)
+        if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.SUSPEND_COMPLETE, "adopted a suspended stack",
+                         task_id=task_id, **fields):
+            return request_resume(stack, "resuming the adopted stack", task_id)
+        return None
+    if info.gone or info.action == "DELETE" or info.failed:
+        reason = f"{stack.provider}: {info.status}" + (f": {info.reason}" if info.reason else "")
+        if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_FAILED, reason, task_id=task_id):
+            return _fail_over(stack, reason, task_id, from_states=(lc.CREATE_FAILED,))
+        return None
+    return _KEEP_POLLING
+
+
+def _secret_fields(info):
+    return {
+        "ip": str(info.outputs.get("public_ip") or ""),
+        "private_key_encrypted": crypto.encrypt(info.outputs.get("private_key") or ""),
+        "password_encrypted": crypto.encrypt(info.outputs.get("password") or ""),
+    }
+
+
+def _ready(stack, info, task_id):
+    if not info.outputs.get("public_ip"):
+        reason = "the template has no public_ip output, so there is nothing to connect to"
+        if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_FAILED, reason, task_id=task_id):
+            _best_effort_delete(stack.provider, stack.provider_ref)
+            lc.transition(stack, lc.CREATE_FAILED, lc.LAUNCH_ERROR, reason, task_id=task_id,
+                          error_message=_("This lab is misconfigured; please tell the course team."))
+        return None
+    lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_COMPLETE, f"created at {stack.provider}",
+                  task_id=task_id, **_secret_fields(info), **_running_fields(stack))
+    return None
+
+
+def _watch_suspend(stack, info, task_id):
+    if info.status == "SUSPEND_COMPLETE":
+        if lc.transition(stack, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_COMPLETE, "suspended", task_id=task_id,
+                         attempts=0):
+            if stack.resume_requested:
+                return request_resume(stack, "the learner came back during the suspend", task_id)
+        return None
+    if info.failed or info.gone:
+        lc.transition(stack, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_FAILED,
+                      f"{info.status}: {info.reason}".rstrip(": "), task_id=task_id)
+        return None
+    if info.status in HEAT_UP:
+        # The suspend call was lost (a crash between our transition and the call).
+        clouds.get_provider(stack.provider).suspend_stack(stack.provider_ref)
+    return _KEEP_POLLING
+
+
+def _watch_resume(stack, info, task_id):
+    if info.status in HEAT_UP:
+        lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_COMPLETE, "resumed", task_id=task_id,
+                      **_running_fields(stack))
+        return None
+    if info.failed or info.gone:
+        lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_FAILED,
+                      f"{info.status}: {info.reason}".rstrip(": "), task_id=task_id,
+                      error_message=_("Your lab environment could not be resumed."))
+        return None
+    if info.status == "SUSPEND_COMPLETE":
+        clouds.get_provider(stack.provider).resume_stack(stack.provider_ref)
+    return _KEEP_POLLING
+
+
+def _watch_delete(stack, info, task_id):
+    if info.status == GONE:
+        lc.transition(stack, lc.DELETE_IN_PROGRESS, lc.DELETE_COMPLETE, "deleted", task_id=task_id,
+                      ip="", private_key_encrypted="", password_encrypted="", provider_stack_id="",
+                      attempts=0, suspend_by=None, delete_by=None)
+        return None
+    if info.status == "DELETE_FAILED":
+        return _delete_failed(stack, f"DELETE_FAILED: {info.reason}", task_id)
+    if info.action != "DELETE":
+        clouds.get_provider(stack.provider).delete_stack(stack.provider_ref)
+    return _KEEP_POLLING
+
+
+_WATCHERS = {
+    lc.CREATE_IN_PROGRESS: _watch_create,
+    lc.SUSPEND_IN_PROGRESS: _watch_suspend,
+    lc.RESUME_IN_PROGRESS: _watch_resume,
+    lc.DELETE_IN_PROGRESS: _watch_delete,
+}
+
+
+def _delete_failed(stack, reason, task_id, from_state=lc.DELETE_IN_PROGRESS):
+    attempts = stack.attempts + 1
+    if not lc.transition(stack, from_state, lc.DELETE_FAILED, reason, task_id=task_id, attempts=attempts):
+        return None
+    if attempts < conf.get_settings().delete_attempts:
+        if lc.transition(stack, lc.DELETE_FAILED, lc.DELETE_PENDING, f"trying again (attempt {attempts + 1})",
+                         task_id=task_id):
+            return FollowUp("delete", stack.pk, countdown=_backoff(attempts))
+    else:
+        log.error("stack %s: delete failed %d times; an operator must look at it", stack.name, attempts)
+    return None
+
+
+def _timed_out(stack, task_id):
+    minutes = round(_elapsed(stack) / 60, 1)
+    if stack.status == lc.CREATE_IN_PROGRESS:
+        if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.LAUNCH_TIMEOUT,
+                         f"not created after {minutes} minutes", task_id=task_id,
+                         error_message=_("Your lab environment took too long to start. Please try again.")):
+            _best_effort_delete(stack.provider, stack.provider_ref)
+        return None
+    if stack.status == lc.RESUME_IN_PROGRESS:
+        lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_FAILED, f"not resumed after {minutes} minutes",
+                      task_id=task_id, error_message=_("Your lab environment took too long to resume."))
+        return None
+    if stack.status == lc.SUSPEND_IN_PROGRESS:
+        lc.transition(stack, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_FAILED, f"not suspended after {minutes} minutes",
+                      task_id=task_id)
+        return None
+    return _delete_failed(stack, f"not deleted after {minutes} minutes", task_id)
+
+
+def _backoff(attempt):
+    settings = conf.get_settings()
+    return min(settings.poll_max * 4, settings.poll_initial * 2 ** attempt)
+
+
+# -- requests from the API, and giving up -----------------------------------------
+
+def request_resume(stack, reason, task_id=""):
+    if lc.transition(stack, (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED, lc.RESUME_FAILED), lc.RESUME_PENDING,
+                     reason, task_id=task_id):
+        return FollowUp("resume", stack.pk)
+    return None
+
+
+def give_up(kind, stack_id, error, seq=None, task_id=""):
+    """A task ran out of retries (or hit a permanent error): put the stack in a
+    state that says so, instead of leaving it pending."""
+    stack = _load(stack_id)
+    if stack is None:
+        return None
+    message = getattr(error, "message", None) or str(error)
+    if kind == "launch" and stack.status == lc.LAUNCH_PENDING:
+        if not stack.provider:
+            lc.transition(stack, lc.LAUNCH_PENDING, lc.LAUNCH_ERROR, message, task_id=task_id,
+                          error_message=_("Your lab environment could not be created. Please try again later."))
+            return None
+        return _fail_over(stack, message, task_id, from_states=(lc.LAUNCH_PENDING,))
+    if kind == "suspend" and stack.status in (lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS):
+        lc.transition(stack, stack.status, lc.SUSPEND_FAILED, message, task_id=task_id)
+    elif kind == "resume" and stack.status in (lc.RESUME_PENDING, lc.RESUME_IN_PROGRESS):
+        lc.transition(stack, stack.status, lc.RESUME_FAILED, message, task_id=task_id,
+                      error_message=_("Your lab environment could not be resumed. Please try again later."))
+    elif kind == "delete" and stack.status in (lc.DELETE_PENDING, lc.DELETE_IN_PROGRESS):
+        return _delete_failed(stack, message, task_id, from_state=stack.status)
+    elif kind == "poll" and stack.status in lc.IN_PROGRESS and stack.poll_seq == seq:
+        # The cloud is unreachable for now; keep watching, slowly. Timeouts still apply.
+        return FollowUp("poll", stack.pk, seq=stack.poll_seq, countdown=conf.get_settings().poll_max)
+    return None

@@ -1,0 +1,93 @@
+"""Celery tasks for the lab lifecycle: thin wrappers around ``operations``.
+
+Each task takes a stack id (never a secret), is acknowledged only after it
+ran (``acks_late``; a task whose worker died is delivered again), and runs
+the operation, which is safe to repeat. Transient cloud errors are retried
+with exponential backoff and jitter, a bounded number of times; then, or on a
+permanent error, the stack is moved to a state that says what went wrong.
+Follow-up work (the next poll, the next provider) is sent as a new message.
+"""
+
+import logging
+import random
+
+from celery import shared_task
+from django.db import transaction
+
+from . import conf, operations
+from .providers import ProviderConfigError, ProviderError, TransientProviderError
+
+log = logging.getLogger(__name__)
+
+# Each task makes a handful of HTTP calls with their own timeouts (connect and
+# read, 10 s and 60 s by default), so two minutes is generous.
+SOFT_TIME_LIMIT = 120
+TIME_LIMIT = 150
+TASK_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "soft_time_limit": SOFT_TIME_LIMIT,
+    "time_limit": TIME_LIMIT,
+    "ignore_result": True,
+    # Retries are counted by hand in _run(), which knows the settings.
+    "max_retries": None,
+}
+
+
+def _retry_countdown(retries):
+    """Exponential backoff with jitter: 0.5-1x of 2^n times the first poll delay."""
+    settings = conf.get_settings()
+    ceiling = min(settings.poll_max * 8, settings.poll_initial * 2 ** (retries + 1))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def _run(task, kind, operation, stack_id, *args):
+    try:
+        follow = operation(stack_id, *args, task_id=task.request.id or "")
+    except TransientProviderError as err:
+        retries = task.request.retries
+        if retries < conf.get_settings().task_retries:
+            log.warning("%s of stack %s: %s; retry %d", kind, stack_id, err.message, retries + 1)
+            raise task.retry(countdown=_retry_countdown(retries), exc=err)
+        follow = operations.give_up(kind, stack_id, err, *args, task_id=task.request.id or "")
+    except (ProviderError, ProviderConfigError) as err:
+        log.error("%s of stack %s failed for good: %s", kind, stack_id, err)
+        follow = operations.give_up(kind, stack_id, err, *args, task_id=task.request.id or "")
+    enqueue(follow)
+
+
+def enqueue(follow):
+    """Send a FollowUp as a task message, once the current transaction commits."""
+    if follow is None:
+        return
+    task = {"launch": launch_stack, "poll": poll_stack, "suspend": suspend_stack,
+            "resume": resume_stack, "delete": delete_stack}[follow.kind]
+    args = (follow.stack_id, follow.seq) if follow.kind == "poll" else (follow.stack_id,)
+    queue = conf.get_settings().task_queue
+    transaction.on_commit(lambda: task.apply_async(args, countdown=follow.countdown or None, queue=queue))
+
+
+@shared_task(name="hastexo_lab.launch_stack", **TASK_OPTIONS)
+def launch_stack(self, stack_id):
+    _run(self, "launch", operations.launch, stack_id)
+
+
+@shared_task(name="hastexo_lab.poll_stack", **TASK_OPTIONS)
+def poll_stack(self, stack_id, seq):
+    _run(self, "poll", operations.poll, stack_id, seq)
+
+
+@shared_task(name="hastexo_lab.suspend_stack", **TASK_OPTIONS)
+def suspend_stack(self, stack_id):
+    _run(self, "suspend", operations.suspend, stack_id)
+
+
+@shared_task(name="hastexo_lab.resume_stack", **TASK_OPTIONS)
+def resume_stack(self, stack_id):
+    _run(self, "resume", operations.resume, stack_id)
+
+
+@shared_task(name="hastexo_lab.delete_stack", **TASK_OPTIONS)
+def delete_stack(self, stack_id):
+    _run(self, "delete", operations.delete, stack_id)
