@@ -19,8 +19,22 @@ $(STAMP): requirements/test.txt setup.py
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# Two passes: everything on the embedded defaults (SQLite, in-memory broker),
+# then every database and worker test again on PostgreSQL and Redis, where
+# locking and concurrency are real. Without those servers the second pass is
+# skipped with a warning, except under CI (CI=true), where that is a failure.
+SERVICES_ENV := HASTEXO_LAB_TEST_DB=postgresql HASTEXO_LAB_TEST_BROKER=redis://127.0.0.1:6379/15
+
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if $(BIN)/python -m tests.services; then \
+		echo "== the same database and worker tests on PostgreSQL + Redis =="; \
+		$(SERVICES_ENV) $(BIN)/python -m pytest -m django_db $(PYTEST_ARGS); \
+	elif [ "$${CI:-}" = "true" ]; then \
+		echo "PostgreSQL and Redis are required under CI"; exit 1; \
+	else \
+		echo "WARNING: skipped the PostgreSQL + Redis pass (start the servers to run it)"; \
+	fi
 
 cloudsim: $(STAMP)
 	$(BIN)/hastexo-lab cloudsim $(ARGS)

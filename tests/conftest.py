@@ -68,9 +68,13 @@ def lab_settings(settings, cloud, cloud_b):
     return settings
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def celery_app():
+    """The operators' Celery app, current for every test, so that tasks sent
+    without a worker go to the test broker, never to a default one."""
     from hastexo_lab.celery import app
+    app.set_current()
+    app.set_default()
     return app
 
 

@@ -89,20 +89,20 @@ def test_retired_learner_keeps_the_stack(django_user_model):
     assert stack.learner is None
 
 
-def race(stack_pk, from_states, to_state, contenders=2):
-    """Run the same transition from several threads at once; return who won."""
-    barrier = threading.Barrier(contenders)
-    results = []
+def race(stack_pk, from_states, targets):
+    """Run one transition per target from as many threads at once; return who won."""
+    barrier = threading.Barrier(len(targets))
+    results = [None] * len(targets)
 
     def contend(i):
         try:
             stack = Stack.objects.get(pk=stack_pk)
             barrier.wait()
-            results.append(lc.transition(stack, from_states, to_state, f"contender {i}"))
+            results[i] = lc.transition(stack, from_states, targets[i], f"contender {i}")
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=contend, args=(i,)) for i in range(contenders)]
+    threads = [threading.Thread(target=contend, args=(i,)) for i in range(len(targets))]
     for t in threads:
         t.start()
     for t in threads:
@@ -114,33 +114,18 @@ def race(stack_pk, from_states, to_state, contenders=2):
 def test_racing_threads_exactly_one_wins():
     for _ in range(25):
         stack = make_stack(lc.CREATE_COMPLETE)
-        results = race(stack.pk, (lc.CREATE_COMPLETE,), lc.SUSPEND_PENDING, contenders=4)
+        results = race(stack.pk, (lc.CREATE_COMPLETE,), [lc.SUSPEND_PENDING] * 4)
         assert sorted(results) == [False, False, False, True]
         assert StackLog.objects.filter(stack=stack, to_status=lc.SUSPEND_PENDING).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_different_transitions_exactly_one_wins():
+    targets = [lc.SUSPEND_IN_PROGRESS, lc.CREATE_COMPLETE]
     for _ in range(25):
         stack = make_stack(lc.SUSPEND_PENDING, previous_status=lc.CREATE_COMPLETE)
-        barrier = threading.Barrier(2)
-        results = {}
-
-        def contend(target):
-            try:
-                row = Stack.objects.get(pk=stack.pk)
-                barrier.wait()
-                results[target] = lc.transition(row, lc.SUSPEND_PENDING, target, "race")
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=contend, args=(t,))
-                   for t in (lc.SUSPEND_IN_PROGRESS, lc.CREATE_COMPLETE)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(results.values()) == [False, True]
+        results = race(stack.pk, (lc.SUSPEND_PENDING,), targets)
+        assert sorted(results) == [False, True]
         final = Stack.objects.get(pk=stack.pk).status
-        assert results[final] is True
+        assert results[targets.index(final)] is True
         assert StackLog.objects.filter(stack=stack).count() == 2

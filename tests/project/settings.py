@@ -5,6 +5,7 @@ HASTEXO_LAB_TEST_DB=postgresql runs the suite on the local PostgreSQL server
 is SQLite. HASTEXO_LAB_TEST_BROKER picks the Celery broker (default: memory).
 """
 
+import json
 import os
 import tempfile
 
@@ -13,10 +14,28 @@ DEBUG = False
 USE_TZ = True
 TIME_ZONE = "UTC"
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.messages",
+    "django.contrib.sessions",
     "hastexo_lab",
 ]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "tests.project.urls"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if os.environ.get("HASTEXO_LAB_TEST_DB") == "postgresql":
@@ -26,7 +45,8 @@ if os.environ.get("HASTEXO_LAB_TEST_DB") == "postgresql":
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
             "USER": os.environ.get("PGUSER", "postgres"),
-            "NAME": "hastexo_lab",
+            # A worker process started by a test is pointed at the test database.
+            "NAME": os.environ.get("HASTEXO_LAB_TEST_DB_NAME", "hastexo_lab"),
             "TEST": {"NAME": "test_hastexo_lab"},
         }
     }
@@ -43,8 +63,11 @@ else:
     }
 
 CELERY_BROKER_URL = os.environ.get("HASTEXO_LAB_TEST_BROKER", "memory://")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 5, "polling_interval": 0.01}
+# A message whose worker died is delivered again after visibility_timeout;
+# short here, and checked for every second, so the crash test is quick.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 5, "polling_interval": 0.01,
+                                   "unacked_restore_interval": 1, "unacked_restore_throttle": 1}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-XBLOCK_SETTINGS = {"hastexo_lab": {}}
+XBLOCK_SETTINGS = {"hastexo_lab": json.loads(os.environ.get("HASTEXO_LAB_TEST_SETTINGS", "{}"))}

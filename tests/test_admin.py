@@ -1,0 +1,32 @@
+"""The admin shows stacks and their story, never their secrets, and acts through the API."""
+
+import pytest
+
+from hastexo_lab import crypto
+from hastexo_lab import lifecycle as lc
+from hastexo_lab.models import Stack
+
+from .factories import make_stack
+
+pytestmark = pytest.mark.django_db
+
+
+def test_changelist_and_change_page(admin_client):
+    stack = make_stack(lc.CREATE_COMPLETE, private_key_encrypted=crypto.encrypt("SECRET-KEY-TEXT"),
+                       password_encrypted=crypto.encrypt("SECRET-PASSWORD"))
+    listing = admin_client.get("/admin/hastexo_lab/stack/")
+    assert listing.status_code == 200 and stack.name in listing.content.decode()
+    page = admin_client.get(f"/admin/hastexo_lab/stack/{stack.pk}/change/").content.decode()
+    assert "made by a test" in page
+    assert "SECRET" not in page and stack.private_key_encrypted not in page
+
+
+def test_admin_actions_go_through_the_lifecycle(admin_client, settings):
+    running, suspended = make_stack(lc.CREATE_COMPLETE), make_stack(lc.SUSPEND_COMPLETE)
+    admin_client.post("/admin/hastexo_lab/stack/", {"action": "suspend_stacks",
+                                                    "_selected_action": [running.pk, suspended.pk]})
+    assert Stack.objects.get(pk=running.pk).status == lc.SUSPEND_PENDING
+    assert Stack.objects.get(pk=suspended.pk).status == lc.SUSPEND_COMPLETE
+    admin_client.post("/admin/hastexo_lab/stack/", {"action": "delete_stacks", "_selected_action": [suspended.pk]})
+    assert Stack.objects.get(pk=suspended.pk).status == lc.DELETE_PENDING
+    assert "deleted by admin" in Stack.objects.get(pk=suspended.pk).log.last().reason

@@ -1,0 +1,53 @@
+"""The API functions the block and operators call, without a worker."""
+
+import pytest
+from django.utils import timezone
+
+from hastexo_lab import api
+from hastexo_lab import lifecycle as lc
+from hastexo_lab.cloudsim.heat import NAME_RE
+from hastexo_lab.models import Stack
+
+from .factories import make_stack
+
+
+@pytest.mark.parametrize("course, learner, lab", [
+    ("course-v1:Org+Ceph+2026_T1", "5afe5d9bb03796557ee2614f5c9611fb", ""),
+    ("course-v1:Örg+Ünïcode+Run", "abc", "lab one"),
+    ("x" * 300, "y" * 64, "z" * 50),
+])
+def test_stack_names_are_valid_heat_names(course, learner, lab):
+    name = api.stack_name(course, learner, lab)
+    assert NAME_RE.match(name)
+    assert len(name) <= 120
+    assert name == api.stack_name(course, learner, lab)
+
+
+def test_stack_names_stay_unique_when_shortened():
+    assert api.stack_name("x" * 300, "a") != api.stack_name("x" * 300, "b")
+    assert api.stack_name("c", "learner", "lab1") != api.stack_name("c", "learner", "lab2")
+
+
+@pytest.mark.django_db
+def test_keepalive_is_one_update_and_no_log(django_assert_num_queries):
+    stack = make_stack(lc.CREATE_COMPLETE, suspend_timeout=300)
+    with django_assert_num_queries(1):
+        api.keepalive(stack)
+    stack.refresh_from_db()
+    assert stack.suspend_by > timezone.now() + timezone.timedelta(seconds=290)
+    assert stack.log.count() == 1
+
+
+@pytest.mark.django_db
+def test_delete_is_refused_while_deleting():
+    stack = make_stack(lc.DELETE_IN_PROGRESS)
+    assert not api.delete(stack)
+    assert Stack.objects.get(pk=stack.pk).status == lc.DELETE_IN_PROGRESS
+
+
+@pytest.mark.django_db
+def test_suspend_only_from_running():
+    assert not api.suspend(make_stack(lc.SUSPEND_COMPLETE))
+    stack = make_stack(lc.RESUME_COMPLETE)
+    assert api.suspend(stack)
+    assert stack.status == lc.SUSPEND_PENDING
