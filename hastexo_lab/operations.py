@@ -98,6 +98,10 @@ def launch(stack_id, task_id=""):
     stack = _load(stack_id)
     if stack is None or stack.status != lc.LAUNCH_PENDING:
         return None
+    if not stack.providers:
+        lc.transition(stack, lc.LAUNCH_PENDING, lc.LAUNCH_ERROR, "the lab lists no providers", task_id=task_id,
+                      error_message=_("This lab has no cloud configured; please tell the course team."))
+        return None
     if not stack.provider:
         try:
             if _claim_provider(stack) is None:

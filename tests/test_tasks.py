@@ -293,3 +293,23 @@ def test_duplicate_polls_collapse_into_one_chain(worker, cloud):
     wait_status(stack, lc.CREATE_COMPLETE)
     shows = cloud.request_counts()["show"]
     assert shows < 25, f"{shows} status requests: duplicate poll chains did not collapse"
+
+
+def test_tasks_go_to_the_configured_queue(lab_settings, published):
+    lab_settings.XBLOCK_SETTINGS = {"hastexo_lab": dict(lab_settings.XBLOCK_SETTINGS["hastexo_lab"],
+                                                        task_queue="labs")}
+    api.launch("c", "learner1", providers("cloud-a"))
+    assert [key for key, _ in published] == ["labs"]
+
+
+def test_a_lab_without_providers_says_so(worker):
+    stack = api.launch("c", "learner1", [])
+    wait_status(stack, lc.LAUNCH_ERROR)
+    assert "no cloud configured" in stack.error_message
+
+
+def test_an_unknown_provider_fails_over(worker, cloud_b):
+    stack = api.launch("c", "learner1", providers("nowhere", "cloud-b"))
+    wait_status(stack, lc.CREATE_COMPLETE)
+    assert stack.provider == "cloud-b"
+    assert "Unknown provider 'nowhere'" in " ".join(e.reason for e in stack.log.all())
