@@ -64,6 +64,9 @@ class Stack(models.Model):
     delete_by = models.DateTimeField(_("delete after"), null=True, blank=True)
     resume_requested = models.BooleanField(_("resume when suspended"), default=False)
     poll_seq = models.PositiveIntegerField(default=0, editable=False)
+    # The task that claimed the current launch; only it (retried or
+    # redelivered) may call create for a stack that has no provider id yet.
+    launch_task_id = models.CharField(max_length=64, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(_("attempts at the current operation"), default=0)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

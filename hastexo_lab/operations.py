@@ -94,22 +94,23 @@ def _running_fields(stack):
 # -- launch ---------------------------------------------------------------------
 
 def launch(stack_id, task_id=""):
-    """Place a LAUNCH_PENDING stack at a provider with capacity and create it there."""
+    """Place a LAUNCH_PENDING stack at a provider with capacity and create it there.
+
+    The stack moves to CREATE_IN_PROGRESS, recording this task's id, before
+    the create call, so a duplicate launch message finds it taken and stops.
+    Only the same task run again (a retry, or redelivery after its worker
+    died) calls create for a stack that has no provider id yet; if its first
+    call got through, Heat answers 409 and the stack is adopted.
+    """
     stack = _load(stack_id)
-    if stack is None or stack.status != lc.LAUNCH_PENDING:
+    if stack is None:
         return None
-    if not stack.providers:
-        lc.transition(stack, lc.LAUNCH_PENDING, lc.LAUNCH_ERROR, "the lab lists no providers", task_id=task_id,
-                      error_message=_("This lab has no cloud configured; please tell the course team."))
-        return None
-    if not stack.provider:
-        try:
-            if _claim_provider(stack) is None:
-                return None  # another task placed it first
-        except NoCapacity:
-            lc.transition(stack, lc.LAUNCH_PENDING, lc.LAUNCH_ERROR, "no provider has capacity left",
-                          task_id=task_id, error_message=_("All lab environments are in use right now. "
-                                                           "Please try again in a few minutes."))
+    rerun = (stack.status == lc.CREATE_IN_PROGRESS and not stack.provider_stack_id
+             and task_id and stack.launch_task_id == task_id)
+    if not rerun:
+        if stack.status != lc.LAUNCH_PENDING:
+            return None
+        if not _place(stack, task_id):
             return None
     candidate = _candidate(stack, stack.provider)
     provider = clouds.get_provider(stack.provider)
@@ -120,13 +121,36 @@ def launch(stack_id, task_id=""):
     except StackConflict:
         info = _adopt(provider, stack)
     except PermanentProviderError as err:
-        return _fail_over(stack, f"{stack.provider} refused to create the stack: {err.message}", task_id,
-                          from_states=(lc.LAUNCH_PENDING,))
-    if lc.transition(stack, lc.LAUNCH_PENDING, lc.CREATE_IN_PROGRESS, f"creating at {stack.provider}",
-                     task_id=task_id, provider_stack_id=info.id or "", poll_seq=F("poll_seq") + 1,
-                     template=candidate.get("template", ""), environment=candidate.get("environment") or ""):
-        return _poll_after(stack)
-    return None
+        reason = f"{stack.provider} refused to create the stack: {err.message}"
+        if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_FAILED, reason, task_id=task_id):
+            return _fail_over(stack, reason, task_id, from_states=(lc.CREATE_FAILED,))
+        return None
+    Stack.objects.filter(pk=stack.pk, status=lc.CREATE_IN_PROGRESS, provider_stack_id="").update(
+        provider_stack_id=info.id or "")
+    stack.refresh_from_db()
+    return _poll_after(stack)
+
+
+def _place(stack, task_id):
+    """Choose a provider and claim the launch; False if there is nothing to do."""
+    if not stack.providers:
+        lc.transition(stack, lc.LAUNCH_PENDING, lc.LAUNCH_ERROR, "the lab lists no providers", task_id=task_id,
+                      error_message=_("This lab has no cloud configured; please tell the course team."))
+        return False
+    if not stack.provider:
+        try:
+            if _claim_provider(stack) is None:
+                return False  # another task placed it first
+        except NoCapacity:
+            lc.transition(stack, lc.LAUNCH_PENDING, lc.LAUNCH_ERROR, "no provider has capacity left",
+                          task_id=task_id, error_message=_("All lab environments are in use right now. "
+                                                           "Please try again in a few minutes."))
+            return False
+    candidate = _candidate(stack, stack.provider)
+    return lc.transition(stack, lc.LAUNCH_PENDING, lc.CREATE_IN_PROGRESS, f"creating at {stack.provider}",
+                         task_id=task_id, launch_task_id=task_id or "", provider_stack_id="",
+                         poll_seq=F("poll_seq") + 1, template=candidate.get("template", ""),
+                         environment=candidate.get("environment") or "")
 
 
 def _adopt(provider, stack):
@@ -302,6 +326,8 @@ def _watch_create(stack, info, task_id):
                          task_id=task_id, **fields):
             return request_resume(stack, "resuming the adopted stack", task_id)
         return None
+    if info.gone and not stack.provider_stack_id:
+        return _KEEP_POLLING  # the create call is still on its way
     if info.gone or info.action == "DELETE" or info.failed:
         reason = f"{stack.provider}: {info.status}" + (f": {info.reason}" if info.reason else "")
         if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_FAILED, reason, task_id=task_id):
@@ -443,6 +469,10 @@ def give_up(kind, stack_id, error, seq=None, task_id=""):
                           error_message=_("Your lab environment could not be created. Please try again later."))
             return None
         return _fail_over(stack, message, task_id, from_states=(lc.LAUNCH_PENDING,))
+    if kind == "launch" and stack.status == lc.CREATE_IN_PROGRESS and not stack.provider_stack_id:
+        if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_FAILED, message, task_id=task_id):
+            return _fail_over(stack, message, task_id, from_states=(lc.CREATE_FAILED,))
+        return None
     if kind == "suspend" and stack.status in (lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS):
         lc.transition(stack, stack.status, lc.SUSPEND_FAILED, message, task_id=task_id)
     elif kind == "resume" and stack.status in (lc.RESUME_PENDING, lc.RESUME_IN_PROGRESS):
