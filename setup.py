@@ -40,6 +40,7 @@ setup(
     install_requires=requirements("base.in"),
     entry_points={
         "console_scripts": ["hastexo-lab = hastexo_lab.cli:main"],
+        "xblock.v1": ["hastexo_lab = hastexo_lab.block:LabBlock"],
         # Open edX installs the Django app into the LMS and Studio by these.
         "lms.djangoapp": ["hastexo_lab = hastexo_lab.apps:HastexoLabConfig"],
         "cms.djangoapp": ["hastexo_lab = hastexo_lab.apps:HastexoLabConfig"],

@@ -8,8 +8,9 @@ import hashlib
 import re
 from datetime import timedelta
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import conf, operations, tasks
 from . import lifecycle as lc
@@ -103,3 +104,103 @@ def delete(stack, reason="delete requested"):
         tasks.enqueue(operations.FollowUp("delete", stack.pk))
         return True
     return False
+
+
+# -- what the learner sees -----------------------------------------------------
+
+# Phases the browser understands, in the order a launch goes through them.
+QUEUED, CREATING, RESUMING, READY, SUSPENDING, SUSPENDED, DELETING, FAILED, ABSENT = (
+    "queued", "creating", "resuming", "ready", "suspending", "suspended", "deleting", "failed", "absent")
+
+_PHASES = {
+    lc.LAUNCH_PENDING: QUEUED,
+    lc.CREATE_IN_PROGRESS: CREATING,
+    lc.CREATE_COMPLETE: READY,
+    lc.RESUME_COMPLETE: READY,
+    # A suspend was chosen but has not started: the lab is still there, and
+    # the learner's next keepalive cancels it.
+    lc.SUSPEND_PENDING: READY,
+    lc.SUSPEND_IN_PROGRESS: SUSPENDING,
+    lc.SUSPEND_COMPLETE: SUSPENDED,
+    lc.RESUME_PENDING: RESUMING,
+    lc.RESUME_IN_PROGRESS: RESUMING,
+    lc.DELETE_PENDING: DELETING,
+    lc.DELETE_IN_PROGRESS: DELETING,
+    lc.DELETE_COMPLETE: ABSENT,
+}
+
+_MESSAGES = {
+    QUEUED: _("Your lab environment is queued and will start shortly."),
+    CREATING: _("Your lab environment is being created. This can take a few minutes."),
+    RESUMING: _("Your lab was suspended to save resources; resuming..."),
+    READY: _("Your lab environment is ready."),
+    SUSPENDING: _("Your lab environment is being suspended."),
+    SUSPENDED: _("Your lab environment is suspended."),
+    DELETING: _("Your lab environment is being removed."),
+    ABSENT: _("Your lab environment does not exist yet."),
+    FAILED: _("Your lab environment could not be started."),
+}
+
+
+def phase_of(stack):
+    if stack is None:
+        return ABSENT
+    return _PHASES.get(stack.status, FAILED)
+
+
+def status_for(stack):
+    """What the browser may know about a stack: its phase and a message. No secrets."""
+    phase = phase_of(stack)
+    reply = {"phase": phase, "message": str(_MESSAGES[phase])}
+    if phase == FAILED and stack.error_message:
+        reply["message"] = str(_(stack.error_message))
+    if stack is not None:
+        reply["status"] = stack.status
+    return reply
+
+
+# Keepalives closer together than this do not touch the database again.
+KEEPALIVE_MIN_INTERVAL = 5
+
+
+def keepalive_by_name(name, suspend_timeout, delete_age):
+    """A learner's keepalive: move the suspend deadline of their own stack.
+
+    The common case is exactly one indexed UPDATE and no log row. Only when it
+    matches nothing (the stack is suspended, a suspend was chosen, or the last
+    keepalive was seconds ago) is the row read to decide what to do.
+    Returns the learner-facing status.
+    """
+    now = timezone.now()
+    recent = now - timedelta(seconds=KEEPALIVE_MIN_INTERVAL)
+    updated = (Stack.objects.filter(name=name, status__in=list(lc.UP))
+               .filter(Q(last_activity__lt=recent) | Q(last_activity__isnull=True))
+               .update(last_activity=now, suspend_timeout=suspend_timeout,
+                       suspend_by=now + timedelta(seconds=suspend_timeout),
+                       delete_age=delete_age,
+                       delete_by=now + timedelta(seconds=delete_age) if delete_age else None))
+    if updated:
+        return {"phase": READY, "message": str(_MESSAGES[READY]), "status": lc.CREATE_COMPLETE}
+    stack = Stack.objects.filter(name=name).first()
+    if stack is None:
+        return status_for(None)
+    if stack.status == lc.SUSPEND_PENDING:
+        keepalive(stack)
+        stack.refresh_from_db()
+        back = stack.previous_status if stack.previous_status in lc.UP else lc.RESUME_COMPLETE
+        lc.transition(stack, lc.SUSPEND_PENDING, back, "the learner is active: suspend cancelled")
+    elif stack.status in (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED):
+        tasks.enqueue(operations.request_resume(stack, "the learner is back"))
+    elif stack.status == lc.SUSPEND_IN_PROGRESS:
+        Stack.objects.filter(pk=stack.pk).update(resume_requested=True)
+        stack.refresh_from_db()
+        reply = status_for(stack)
+        reply.update(phase=RESUMING, message=str(_MESSAGES[RESUMING]))
+        return reply
+    stack.refresh_from_db()
+    return status_for(stack)
+
+
+def find(name):
+    """The stack called ``name``, or None."""
+    return Stack.objects.filter(name=name).first()

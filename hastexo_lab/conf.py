@@ -55,6 +55,9 @@ class Settings:
     js_timeouts: JsTimeouts = field(default_factory=JsTimeouts)
     # name -> provider settings (see hastexo_lab.providers); order is preference.
     providers: dict = field(default_factory=dict)
+    # Where templates are read from outside the LMS (workbench, demo); in the
+    # LMS they come from the course's files.
+    template_dir: str = ""
     # Where the terminal (Guacamole) is served.
     terminal_url: str = "/hastexo-lab-terminal/"
     terminal_color_scheme: str = "white-black"
@@ -142,6 +145,10 @@ def parse(raw):
             if raw[key] not in choices:
                 _fail(key, f"must be one of {', '.join(choices)}, not {raw[key]!r}")
             values[key] = raw[key]
+    if "template_dir" in raw:
+        if not isinstance(raw["template_dir"], str):
+            _fail("template_dir", f"must be a directory path, not {raw['template_dir']!r}")
+        values["template_dir"] = raw["template_dir"]
     for key in ("terminal_url", "terminal_font_name", "task_queue"):
         if key in raw:
             if not isinstance(raw[key], str) or not raw[key].strip():

@@ -79,7 +79,7 @@ def celery_app():
 
 
 @pytest.fixture
-def worker(celery_app, lab_settings, transactional_db):
+def worker(celery_app, transactional_db):
     """A real Celery worker (threads) consuming the lab queue, for one test."""
     from celery.contrib.testing.tasks import ping
     from celery.contrib.testing.worker import start_worker
@@ -101,3 +101,24 @@ def worker(celery_app, lab_settings, transactional_db):
         ping.apply_async(queue="hastexo_lab")
         ping.apply_async(queue="hastexo_lab")
     purge()
+
+
+@pytest.fixture
+def workbench_settings(settings, cloud, cloud_b):
+    """Settings for the workbench scenarios: providers ``default`` and
+    ``backup`` on the fake clouds, templates from samples/hot."""
+    from .helpers import ROOT
+    settings.XBLOCK_SETTINGS = {"hastexo_lab": dict(
+        FAST_LAB,
+        providers={"default": cloud.provider_config(), "backup": cloud_b.provider_config()},
+        template_dir=f"{ROOT}/samples/hot",
+        terminal_url="/terminal/",
+    )}
+    return settings
+
+
+@pytest.fixture
+def workbench(db):
+    """The workbench with fresh scenarios and no block state."""
+    from workbench.runtime_util import reset_global_state
+    reset_global_state()

@@ -12,6 +12,11 @@ from .helpers import sample_template, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
+@pytest.fixture(autouse=True)
+def _settings(lab_settings):
+    """Every test here uses the two fake clouds as cloud-a and cloud-b."""
+
 NO_OUTPUTS = "heat_template_version: 2016-10-14\nparameters: {run: {type: string}}\n"
 
 

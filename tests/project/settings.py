@@ -1,4 +1,4 @@
-"""Django settings for the test suite.
+"""Django settings for the test suite: the xblock-sdk workbench plus hastexo_lab.
 
 HASTEXO_LAB_TEST_DB=postgresql runs the suite on the local PostgreSQL server
 (database ``test_hastexo_lab``, created and dropped by the tests); the default
@@ -9,34 +9,21 @@ import json
 import os
 import tempfile
 
+from workbench.settings import *  # noqa: F403 (the workbench's apps, middleware, templates)
+from workbench.settings import INSTALLED_APPS as WORKBENCH_APPS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TMP = tempfile.gettempdir()
+
 SECRET_KEY = "hastexo-lab-tests-only-not-a-secret"
 DEBUG = False
 USE_TZ = True
 TIME_ZONE = "UTC"
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.messages",
-    "django.contrib.sessions",
-    "hastexo_lab",
-]
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-ROOT_URLCONF = "tests.project.urls"
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": [
-        "django.template.context_processors.request",
-        "django.contrib.auth.context_processors.auth",
-        "django.contrib.messages.context_processors.messages",
-    ]},
-}]
+INSTALLED_APPS = [*WORKBENCH_APPS, "hastexo_lab"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The workbench logs to a file relative to the working directory; not here.
+LOGGING = {"version": 1, "disable_existing_loggers": False}
+DJFS = {"type": "osfs", "directory_root": os.path.join(TMP, "hastexo_lab_djpyfs"), "url_root": "/static/djpyfs"}
 
 if os.environ.get("HASTEXO_LAB_TEST_DB") == "postgresql":
     DATABASES = {
@@ -56,9 +43,9 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.path.join(tempfile.gettempdir(), f"hastexo_lab_{os.getpid()}.sqlite3"),
+            "NAME": os.path.join(TMP, f"hastexo_lab_{os.getpid()}.sqlite3"),
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
-            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"test_hastexo_lab_{os.getpid()}.sqlite3")},
+            "TEST": {"NAME": os.path.join(TMP, f"test_hastexo_lab_{os.getpid()}.sqlite3")},
         }
     }
 

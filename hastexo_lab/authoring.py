@@ -1,0 +1,149 @@
+"""Checks of what course authors write (Studio or OLX), and loading their
+Heat templates. No XBlock inside: the block passes plain values in.
+
+Each check returns a list of (field, message) problems; an empty list means
+the values are fine.
+"""
+
+import os
+import re
+
+from django.utils.translation import gettext as _
+
+from . import conf
+
+USER_NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+PROTOCOLS = ("ssh", "rdp", "vnc")
+DEFAULT_PORTS = {"ssh": 22, "rdp": 3389, "vnc": 5901}
+# key -> (minimum, maximum) for the per-lab overrides, in seconds.
+TIMEOUT_RANGES = {"launch_timeout": (60, 86_400), "suspend_timeout": (30, 30 * 86_400),
+                  "delete_age": (3_600, 10 * 365 * 86_400)}
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_lab(values, known_providers=None):
+    """Problems with a lab's settings, each naming the field."""
+    problems = []
+    user = values.get("stack_user_name") or ""
+    if not user.strip():
+        problems.append(("stack_user_name", _("Stack user name is required: the account learners log in as.")))
+    elif not USER_NAME_RE.match(user):
+        problems.append(("stack_user_name", _("Stack user name must be a lower-case login name, like 'training'.")))
+    if values.get("stack_protocol") not in PROTOCOLS:
+        problems.append(("stack_protocol", _("Protocol must be one of ssh, rdp, vnc.")))
+    for key, (low, high) in TIMEOUT_RANGES.items():
+        value = values.get(key)
+        if value is None:
+            continue
+        if key == "delete_age" and value == 0:
+            continue
+        if not _is_int(value) or not low <= value <= high:
+            problems.append((key, _("{field} must be empty or a number of seconds from {low} to {high}.").format(
+                field=key, low=low, high=high)))
+    problems += check_providers(values.get("providers"), known_providers)
+    problems += check_ports(values.get("ports"))
+    problems += check_tests(values.get("tests"))
+    providers = values.get("providers") or []
+    if not (values.get("stack_template_path") or "").strip():
+        if not providers or not all(isinstance(p, dict) and p.get("template") for p in providers):
+            problems.append(("stack_template_path", _("Give a template path, or a template for every provider.")))
+    return problems
+
+
+def check_providers(providers, known=None):
+    if providers is None:
+        return []
+    if not isinstance(providers, list):
+        return [("providers", _("Providers must be a list of {name, capacity, template, environment}."))]
+    problems, seen = [], set()
+    for i, entry in enumerate(providers, 1):
+        if not isinstance(entry, dict):
+            problems.append(("providers", _("Provider {n} must be a mapping with a name.").format(n=i)))
+            continue
+        unknown_keys = set(entry) - {"name", "capacity", "template", "environment"}
+        if unknown_keys:
+            problems.append(("providers", _("Provider {n} has unknown keys: {keys}.").format(
+                n=i, keys=", ".join(sorted(map(str, unknown_keys))))))
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            problems.append(("providers", _("Provider {n} needs a name.").format(n=i)))
+        elif known is not None and name not in known:
+            problems.append(("providers", _("Unknown provider '{name}' (configured: {known}).").format(
+                name=name, known=", ".join(sorted(known)) or _("none"))))
+        elif name in seen:
+            problems.append(("providers", _("Provider '{name}' is listed twice.").format(name=name)))
+        seen.add(name)
+        capacity = entry.get("capacity", -1)
+        if not _is_int(capacity) or capacity < -1:
+            problems.append(("providers", _("Capacity of provider {n} must be -1 (unlimited), 0 (disabled) "
+                                            "or a positive number.").format(n=i)))
+        for key in ("template", "environment"):
+            if key in entry and not isinstance(entry[key], str):
+                problems.append(("providers", _("The {key} of provider {n} must be a path.").format(key=key, n=i)))
+    return problems
+
+
+def check_ports(ports):
+    if ports is None:
+        return []
+    if not isinstance(ports, list):
+        return [("ports", _("Ports must be a list of {name, number}."))]
+    problems = []
+    for i, entry in enumerate(ports, 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry.get("name"):
+            problems.append(("ports", _("Port {n} needs a name.").format(n=i)))
+            continue
+        number = entry.get("number")
+        if not _is_int(number) or not 1 <= number <= 65535:
+            problems.append(("ports", _("Port '{name}' needs a number from 1 to 65535.").format(name=entry["name"])))
+    return problems
+
+
+def check_tests(tests):
+    if tests is None:
+        return []
+    if not isinstance(tests, list) or not all(isinstance(t, str) and t.strip() for t in tests):
+        return [("tests", _("Progress checks must be a list of non-empty scripts."))]
+    return []
+
+
+class TemplateNotFound(Exception):
+    """A lab's Heat template (or environment) cannot be read."""
+
+
+def load_course_file(course_key, path):
+    """The text of a file the author uploaded to the course (Files & Uploads).
+
+    In the LMS and Studio the course content store has it. Elsewhere (the
+    workbench, the demo) files are read from the ``template_dir`` setting.
+    """
+    if not path:
+        return ""
+    try:
+        from xmodule.contentstore.content import StaticContent  # noqa: PLC0415 (edx-platform only)
+        from xmodule.contentstore.django import contentstore
+        from xmodule.exceptions import NotFoundError
+    except ImportError:
+        return _read_local(path)
+    try:
+        location = StaticContent.compute_location(course_key, path)
+        return contentstore().find(location).data.decode("utf-8")
+    except (NotFoundError, UnicodeDecodeError) as exc:
+        raise TemplateNotFound(f"{path} (course files): {exc}")
+
+
+def _read_local(path):
+    base = conf.get_settings().template_dir
+    if not base:
+        raise TemplateNotFound(f"{path}: no course file store here, and template_dir is not set")
+    full = os.path.realpath(os.path.join(base, path.lstrip("/")))
+    if not full.startswith(os.path.realpath(base) + os.sep):
+        raise TemplateNotFound(f"{path}: outside template_dir")
+    try:
+        with open(full, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise TemplateNotFound(f"{path}: {exc.strerror}")

@@ -1,0 +1,313 @@
+"""The lab XBlock: fields, views and handlers. Thin by design: handlers parse
+and check input, call ``api``, and shape the reply."""
+
+import logging
+
+from django.utils.translation import gettext_noop
+from web_fragments.fragment import Fragment
+from xblock.core import XBlock
+from xblock.exceptions import JsonHandlerError
+from xblock.fields import Boolean, Float, Integer, List, Scope, String
+from xblock.utils.resources import ResourceLoader
+from xblock.utils.studio_editable import StudioEditableXBlockMixin
+from xblock.validation import ValidationMessage
+
+from . import api, authoring, conf, olx
+from .providers import ProviderConfigError
+
+log = logging.getLogger(__name__)
+loader = ResourceLoader(__name__)
+_ = gettext_noop
+
+
+@XBlock.wants("user")
+@XBlock.wants("i18n")
+class LabBlock(StudioEditableXBlockMixin, XBlock):
+    """A per-learner lab: a Heat stack reached through a terminal in the page."""
+
+    has_children = True
+    has_score = True
+    icon_class = "problem"
+
+    display_name = String(display_name=_("Display name"), default=_("Lab"), scope=Scope.settings)
+    weight = Float(display_name=_("Weight"), default=1.0, scope=Scope.settings,
+                   help=_("The maximum score of the lab's progress checks."))
+    instructions = String(display_name=_("Instructions"), default="", scope=Scope.content,
+                          multiline_editor="html", help=_("Shown above the lab."))
+    stack_user_name = String(display_name=_("Stack user name"), default="", scope=Scope.settings,
+                             help=_("The account learners log in as (required)."))
+    stack_protocol = String(display_name=_("Protocol"), default="ssh", values=authoring.PROTOCOLS,
+                            scope=Scope.settings, help=_("ssh for a terminal, rdp or vnc for a desktop."))
+    stack_template_path = String(display_name=_("Template path"), default="", scope=Scope.settings,
+                                 help=_("The Heat template in the course's files (unless every provider has one)."))
+    providers = List(display_name=_("Providers"), default=[], scope=Scope.settings,
+                     help=_('In order of preference: [{"name": "default", "capacity": -1, "template": "...", '
+                            '"environment": "..."}]. Capacity -1 is unlimited, 0 disables.'))
+    ports = List(display_name=_("Ports"), default=[], scope=Scope.settings,
+                 help=_('Connections learners can choose: [{"name": "server1", "number": 22}].'))
+    launch_timeout = Integer(display_name=_("Launch timeout"), default=None, scope=Scope.settings,
+                             help=_("Seconds; empty: the platform's setting."))
+    suspend_timeout = Integer(display_name=_("Suspend timeout"), default=None, scope=Scope.settings,
+                              help=_("Seconds without activity before the lab is suspended; empty: the platform's."))
+    delete_age = Integer(display_name=_("Delete age"), default=None, scope=Scope.settings,
+                         help=_("Seconds unused before the lab is deleted; 0: never; empty: the platform's."))
+    read_only = Boolean(display_name=_("Read only"), default=False, scope=Scope.settings,
+                        help=_("Learners watch the terminal but cannot type."))
+    hidden = Boolean(display_name=_("Hidden"), default=False, scope=Scope.settings,
+                     help=_("Launch the lab in the background without showing the terminal."))
+    progress_check_label = String(display_name=_("Progress check label"), default=_("Check Progress"),
+                                  scope=Scope.settings)
+    tests = List(display_name=_("Progress checks"), default=[], scope=Scope.content,
+                 help=_("Scripts run on the lab; each passes with exit status 0."))
+    port = Integer(default=None, scope=Scope.user_state)
+
+    editable_fields = ("display_name", "weight", "instructions", "stack_user_name", "stack_protocol",
+                       "stack_template_path", "providers", "ports", "launch_timeout", "suspend_timeout",
+                       "delete_age", "read_only", "hidden", "progress_check_label", "tests")
+
+    # -- who and where ----------------------------------------------------------
+
+    @property
+    def course_key(self):
+        """The course run, as a string. The LMS has it on the usage key; the
+        workbench sets ``course_id`` on the block itself."""
+        key = (getattr(self.scope_ids.usage_id, "context_key", None) or getattr(self.runtime, "course_id", None)
+               or self.__dict__.get("course_id"))
+        return str(key or self.scope_ids.usage_id)
+
+    @property
+    def learner_id(self):
+        """The learner's anonymous id (the user service's, else the runtime's user id)."""
+        user_service = self.runtime.service(self, "user")
+        if user_service is not None:
+            user = user_service.get_current_user()
+            anonymous = user.opt_attrs.get("edx-platform.anonymous_user_id")
+            if anonymous:
+                return str(anonymous)
+        return str(self.scope_ids.user_id)
+
+    @property
+    def stack_name(self):
+        return api.stack_name(self.course_key, self.learner_id)
+
+    def _lab_options(self):
+        settings = conf.get_settings()
+        return {
+            "suspend_timeout": self.suspend_timeout or settings.suspend_timeout,
+            "delete_age": settings.delete_age if self.delete_age is None else self.delete_age,
+            "launch_timeout": self.launch_timeout or settings.launch_timeout,
+        }
+
+    def _selected_port(self):
+        numbers = [p["number"] for p in self.ports if isinstance(p, dict)]
+        if self.port in numbers:
+            return self.port
+        return numbers[0] if numbers else authoring.DEFAULT_PORTS.get(self.stack_protocol, 22)
+
+    # -- views ------------------------------------------------------------------
+
+    def student_view(self, context=None):
+        settings = conf.get_settings()
+        frag = Fragment()
+        children = [self.runtime.get_block(child_id) for child_id in self.children]
+        for child in children:
+            frag.add_fragment_resources(child.render("student_view", context))
+        frag.add_content(loader.render_django_template("templates/lab.html", {
+            "block": self,
+            "children_html": "".join(child.render("student_view", context).content for child in children),
+        }, i18n_service=self.runtime.service(self, "i18n")))
+        frag.add_css(loader.load_unicode("static/css/lab.css"))
+        frag.add_javascript(loader.load_unicode("static/js/lab.js"))
+        timeouts = settings.js_timeouts
+        frag.initialize_js("HastexoLabBlock", {
+            "timeouts": {"status": timeouts.status, "keepalive": timeouts.keepalive, "idle": timeouts.idle,
+                         "check": timeouts.check},
+            "hidden": self.hidden,
+            "read_only": self.read_only,
+            "ports": [p for p in self.ports if isinstance(p, dict)],
+            "port": self._selected_port(),
+        })
+        return frag
+
+    # -- handlers ---------------------------------------------------------------
+
+    @XBlock.json_handler
+    def status(self, data, suffix=""):
+        """The lab's phase; with ``{"launch": true}`` it also launches or resumes it."""
+        data = _object(data)
+        launch = data.get("launch", False)
+        if not isinstance(launch, bool):
+            raise JsonHandlerError(400, "launch must be true or false")
+        if launch:
+            problems = authoring.check_lab(self._author_values())
+            if problems:
+                log.warning("lab %s is misconfigured: %s", self.scope_ids.usage_id, problems)
+                return {"phase": api.FAILED, "message": str(self._i18n(
+                    _("This lab is misconfigured; please tell the course team.")))}
+            try:
+                candidates = self._launch_candidates()
+            except authoring.TemplateNotFound as exc:
+                log.error("lab %s: template not found: %s", self.scope_ids.usage_id, exc)
+                return {"phase": api.FAILED, "message": str(self._i18n(
+                    _("This lab's template could not be found; please tell the course team.")))}
+            stack = api.launch(self.course_key, self.learner_id, candidates, learner=self._django_user(),
+                               protocol=self.stack_protocol, port=self._selected_port(), **self._lab_options())
+        else:
+            stack = api.find(self.stack_name)
+        reply = api.status_for(stack)
+        if reply["phase"] == api.READY and not self.hidden:
+            reply["terminal_url"] = self._terminal_url()
+        return reply
+
+    @XBlock.json_handler
+    def keepalive(self, data, suffix=""):
+        _object(data)
+        options = self._lab_options()
+        reply = api.keepalive_by_name(self.stack_name, options["suspend_timeout"], options["delete_age"])
+        if reply["phase"] == api.READY and not self.hidden:
+            reply["terminal_url"] = self._terminal_url()
+        return reply
+
+    @XBlock.handler
+    def leave(self, request, suffix=""):
+        """The page is going away (a beacon): the suspend countdown starts now."""
+        from webob import Response
+        options = self._lab_options()
+        api.keepalive_by_name(self.stack_name, options["suspend_timeout"], options["delete_age"])
+        return Response(status=204)
+
+    @XBlock.json_handler
+    def reset(self, data, suffix=""):
+        """Throw the learner's lab away; the next launch builds a fresh one."""
+        if _object(data).get("confirm") is not True:
+            raise JsonHandlerError(400, "reset needs {\"confirm\": true}")
+        stack = api.find(self.stack_name)
+        if stack is not None:
+            api.delete(stack, reason="reset by the learner")
+            stack.refresh_from_db()
+        return api.status_for(stack)
+
+    @XBlock.json_handler
+    def set_port(self, data, suffix=""):
+        port = _object(data).get("port")
+        numbers = [p.get("number") for p in self.ports if isinstance(p, dict)]
+        if not isinstance(port, int) or isinstance(port, bool) or port not in numbers:
+            raise JsonHandlerError(400, f"port must be one of {numbers}")
+        self.port = port
+        return {"port": port, "terminal_url": self._terminal_url()}
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _terminal_url(self):
+        from urllib.parse import urlencode
+        base = conf.get_settings().terminal_url
+        query = urlencode({"stack": self.stack_name, "port": self._selected_port(),
+                           "protocol": self.stack_protocol, "read_only": "1" if self.read_only else "0"})
+        return f"{base}{'&' if '?' in base else '?'}{query}"
+
+    def _author_values(self):
+        return {name: getattr(self, name) for name in self.editable_fields}
+
+    def _launch_candidates(self):
+        candidates = []
+        for entry in self.providers or [{"name": name} for name in conf.get_settings().providers][:1]:
+            template_path = entry.get("template") or self.stack_template_path
+            candidates.append({
+                "name": entry["name"],
+                "capacity": entry.get("capacity", -1),
+                "template": authoring.load_course_file(self.course_key, template_path),
+                "environment": authoring.load_course_file(self.course_key, entry.get("environment", "")),
+            })
+        return candidates
+
+    def _django_user(self):
+        user_service = self.runtime.service(self, "user")
+        user_id = None
+        if user_service is not None:
+            user_id = user_service.get_current_user().opt_attrs.get("edx-platform.user_id")
+        if user_id is None:
+            return None
+        from django.contrib.auth import get_user_model
+        return get_user_model().objects.filter(pk=user_id).first()
+
+    def _i18n(self, text):
+        service = self.runtime.service(self, "i18n")
+        return service.gettext(text) if service is not None else text
+
+    # -- Studio -----------------------------------------------------------------
+
+    @XBlock.json_handler
+    def submit_studio_edits(self, data, suffix=""):
+        """Studio's Save: values of the wrong type are a 400 naming the field, not a 500."""
+        values = _object(data).get("values")
+        if not isinstance(values, dict) or not isinstance(data.get("defaults", []), list):
+            raise JsonHandlerError(400, "expected {\"values\": {...}, \"defaults\": [...]}")
+        data.setdefault("defaults", [])
+        for name, value in values.items():
+            if name not in self.editable_fields:
+                continue
+            try:
+                self.fields[name].from_json(value)
+            except (TypeError, ValueError):
+                raise JsonHandlerError(400, {"messages": [{"type": "error", "text": str(self._i18n(
+                    _("{field}: not a valid value")).format(field=self.fields[name].display_name))}]})
+        return StudioEditableXBlockMixin.submit_studio_edits.__wrapped__(self, data, suffix)
+
+    def validate_field_data(self, validation, data):
+        values = {name: getattr(data, name) for name in self.editable_fields}
+        try:
+            known = set(conf.get_settings().providers) or None
+        except ProviderConfigError:
+            known = None
+        for field, message in authoring.check_lab(values, known):
+            validation.add(ValidationMessage(ValidationMessage.ERROR, f"{self.fields[field].display_name}: {message}"))
+
+    # -- OLX ----------------------------------------------------------------------
+
+    @classmethod
+    def parse_xml(cls, node, runtime, keys):
+        block = runtime.construct_xblock_from_class(cls, keys)
+        fields, others = olx.read_children(node)
+        fields.update(olx.attribute_fields(node, cls.fields))
+        for name, value in fields.items():
+            field = cls.fields[name]
+            if value is None:
+                setattr(block, name, None)
+            elif isinstance(value, str) and not isinstance(field, String):
+                if value == "" and field.default is None:
+                    continue
+                setattr(block, name, field.from_string(value))
+            else:
+                setattr(block, name, value)
+        for child in others:
+            block.runtime.add_node_as_child(block, child)
+        return block
+
+    def add_xml_to_node(self, node):
+        node.tag = self.scope_ids.block_type
+        for name in ("display_name", "weight", "stack_user_name", "stack_protocol", "stack_template_path",
+                     "launch_timeout", "suspend_timeout", "delete_age", "read_only", "hidden",
+                     "progress_check_label", "instructions"):
+            field = self.fields[name]
+            if field.is_set_on(self):
+                value = getattr(self, name)
+                if value is not None:
+                    node.set(name, value if isinstance(value, str) else field.to_string(value))
+        from lxml import etree
+        for name in olx.LIST_FIELDS:
+            if self.fields[name].is_set_on(self) and getattr(self, name):
+                child = etree.SubElement(node, f"{{{olx.OPTION_NS}}}{name}", nsmap={"option": olx.OPTION_NS})
+                child.text = olx.dump_list(getattr(self, name))
+        for child_id in self.children:
+            self.runtime.add_block_as_child_node(self.runtime.get_block(child_id), node)
+
+    @staticmethod
+    def workbench_scenarios():
+        from .scenarios import SCENARIOS
+        return SCENARIOS
+
+
+def _object(data):
+    if not isinstance(data, dict):
+        raise JsonHandlerError(400, "the request body must be a JSON object")
+    return data

@@ -1,0 +1,40 @@
+"""Workbench scenarios: labs that run against the providers named ``default``
+and ``backup`` (in the demo and the browser tests, fake clouds)."""
+
+_NS = 'xmlns:option="http://code.edx.org/xblock/option"'
+
+SCENARIOS = [
+    ("hastexo_lab: SSH lab", f"""
+<hastexo_lab {_NS} display_name="SSH lab" stack_user_name="training" stack_template_path="lab.yaml">
+  <option:providers>
+    - name: default
+      capacity: -1
+  </option:providers>
+  <html_demo><p>Log in and run <code>ceph status</code>.</p></html_demo>
+</hastexo_lab>
+"""),
+    ("hastexo_lab: RDP lab", f"""
+<hastexo_lab {_NS} display_name="Desktop lab" stack_user_name="training" stack_protocol="rdp"
+             stack_template_path="lab.yaml">
+  <option:providers>
+    - name: default
+  </option:providers>
+  <option:ports>
+    - name: desktop
+      number: 3389
+    - name: console
+      number: 22
+  </option:ports>
+</hastexo_lab>
+"""),
+    ("hastexo_lab: lab with two providers", f"""
+<hastexo_lab {_NS} display_name="Lab with failover" stack_user_name="training" stack_template_path="lab.yaml">
+  <option:providers>
+    - name: default
+      capacity: 1
+    - name: backup
+      capacity: -1
+  </option:providers>
+</hastexo_lab>
+"""),
+]

@@ -1,0 +1,266 @@
+/* The learner's side of a lab: launch and status polling, the terminal,
+ * keepalives while the learner is really working, the idle warning, reset and
+ * port choice. Plain browser JavaScript, no framework. */
+function HastexoLabBlock(runtime, element, config) {
+  "use strict";
+  var root = element && element.jquery ? element[0] : element;
+  var lab = root.querySelector(".hastexo-lab") || root;
+  var t = (typeof window.gettext === "function") ? window.gettext : function (s) { return s; };
+  var timeouts = config.timeouts;
+  var BUSY = ["queued", "creating", "resuming", "suspending", "deleting", "absent"];
+  var MAX_FAILURES = 5;
+  var urls = {};
+  ["status", "keepalive", "leave", "reset", "set_port"].forEach(function (name) {
+    urls[name] = runtime.handlerUrl(root, name);
+  });
+  var state = {
+    phase: null, launched: false, lastInput: Date.now(), failures: 0, statusDelay: 1000,
+    statusTimer: null, keepaliveTimer: null, terminalUrl: null, keepalives: 0, stopped: false
+  };
+
+  function $(selector) { return lab.querySelector(selector); }
+  function show(selector, visible) { var el = $(selector); if (el) { el.hidden = !visible; } }
+
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function post(url, data) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken(),
+                "X-Requested-With": "XMLHttpRequest"},
+      body: JSON.stringify(data || {})
+    }).then(function (response) {
+      if (!response.ok) {
+        var error = new Error("HTTP " + response.status);
+        error.status = response.status;
+        throw error;
+      }
+      return response.json();
+    });
+  }
+
+  // -- what the learner sees -------------------------------------------------
+
+  function setMessage(text) { $(".hastexo-lab-message").textContent = text; }
+
+  function render(reply) {
+    var previous = state.phase;
+    state.phase = reply.phase;
+    lab.setAttribute("data-phase", reply.phase);
+    lab.className = "hastexo-lab is-" + reply.phase;
+    setMessage(reply.message || "");
+    if (reply.phase === "ready") {
+      show(".hastexo-lab-error", false);
+      show(".hastexo-lab-toolbar", true);
+      if (!config.hidden && reply.terminal_url) {
+        // Coming back from a suspend, the old connection is dead: reconnect.
+        showTerminal(reply.terminal_url, previous !== null && previous !== "ready");
+      }
+      startKeepalives();
+    } else {
+      show(".hastexo-lab-terminal-wrap", false);
+      if (reply.phase === "failed") {
+        stopPolling();
+        showError(reply.message, true);
+      }
+    }
+  }
+
+  function showTerminal(url, reconnect) {
+    var frame = $(".hastexo-lab-terminal");
+    if (reconnect || state.terminalUrl !== url) {
+      frame.setAttribute("src", url);
+      state.terminalUrl = url;
+    }
+    show(".hastexo-lab-terminal-wrap", true);
+  }
+
+  function showError(message, withRetry) {
+    $(".hastexo-lab-error-message").textContent = message;
+    show(".hastexo-lab-retry", withRetry);
+    show(".hastexo-lab-error", true);
+    lab.setAttribute("data-error", "true");
+  }
+
+  function hideError() {
+    show(".hastexo-lab-error", false);
+    lab.removeAttribute("data-error");
+  }
+
+  // -- status polling --------------------------------------------------------
+
+  function scheduleStatus(delay) {
+    clearTimeout(state.statusTimer);
+    if (!state.stopped) { state.statusTimer = setTimeout(pollStatus, delay); }
+  }
+
+  function stopPolling() { clearTimeout(state.statusTimer); state.statusTimer = null; }
+
+  function pollStatus() {
+    // The first request launches (or resumes) the lab; so does the first one
+    // after a reset has removed it. The server makes repeats harmless.
+    var launch = !state.launched || state.phase === "absent";
+    post(urls.status, {launch: launch}).then(function (reply) {
+      state.launched = true;
+      state.failures = 0;
+      hideError();
+      render(reply);
+      if (BUSY.indexOf(reply.phase) >= 0) {
+        // Quick while a change is expected, backing off to the configured interval.
+        scheduleStatus(state.statusDelay);
+        state.statusDelay = Math.min(state.statusDelay * 1.5, timeouts.status);
+      } else {
+        state.statusDelay = 1000;
+      }
+    }, onServerError);
+  }
+
+  function onServerError(error) {
+    state.failures += 1;
+    if (error.status === 400 || error.status === 403 || state.failures >= MAX_FAILURES) {
+      stopPolling();
+      showError(t("The lab service is not answering. Please try again in a moment."), true);
+      return;
+    }
+    setMessage(t("Having trouble reaching the lab service; trying again..."));
+    var delay = Math.min(1000 * Math.pow(2, state.failures), 30000) * (0.75 + Math.random() * 0.5);
+    scheduleStatus(delay);
+  }
+
+  // -- activity and keepalives -----------------------------------------------
+
+  function recentlyActive() {
+    return document.visibilityState === "visible" && Date.now() - state.lastInput < timeouts.idle;
+  }
+
+  var lastInputSeen = 0;
+  function onInput() {
+    var now = Date.now();
+    if (now - lastInputSeen < 250) { return; }  // mousemove fires very often
+    lastInputSeen = now;
+    var wasAway = !recentlyActive();
+    state.lastInput = now;
+    show(".hastexo-lab-idle", false);
+    if (wasAway && state.phase !== null && state.phase !== "failed") { sendKeepalive(); }
+  }
+
+  function watchInput(target) {
+    ["keydown", "mousedown", "mousemove", "wheel", "touchstart", "scroll"].forEach(function (type) {
+      target.addEventListener(type, onInput, {passive: true, capture: true});
+    });
+  }
+
+  function watchTerminal() {
+    var frame = $(".hastexo-lab-terminal");
+    frame.addEventListener("load", function () {
+      try {
+        watchInput(frame.contentWindow.document);  // same origin: every key counts
+      } catch (e) {
+        // Another origin: only clicking into the terminal can be seen, below.
+      }
+    });
+    window.addEventListener("blur", function () {
+      setTimeout(function () { if (document.activeElement === frame) { onInput(); } }, 0);
+    });
+  }
+
+  function startKeepalives() {
+    if (state.keepaliveTimer === null) { scheduleKeepalive(); }
+  }
+
+  function scheduleKeepalive() {
+    var jittered = timeouts.keepalive * (0.9 + Math.random() * 0.2);
+    state.keepaliveTimer = setTimeout(function () {
+      if (recentlyActive()) { sendKeepalive(); }
+      scheduleKeepalive();
+    }, jittered);
+  }
+
+  function sendKeepalive() {
+    state.keepalives += 1;
+    lab.setAttribute("data-keepalives", String(state.keepalives));
+    post(urls.keepalive, {}).then(function (reply) {
+      if (reply.phase !== "ready" || state.phase !== "ready") {
+        render(reply);
+        if (BUSY.indexOf(reply.phase) >= 0) { state.statusDelay = 1000; scheduleStatus(1000); }
+      }
+    }, function () { /* the next keepalive or status poll tries again */ });
+  }
+
+  function watchIdle() {
+    var warnBefore = Math.min(60000, timeouts.idle * 0.2);
+    setInterval(function () {
+      var idleFor = Date.now() - state.lastInput;
+      var warn = state.phase === "ready" && idleFor >= timeouts.idle - warnBefore;
+      show(".hastexo-lab-idle", warn);
+      lab.setAttribute("data-idle", warn ? "true" : "false");
+    }, Math.min(1000, warnBefore / 2));
+  }
+
+  // -- controls ----------------------------------------------------------------
+
+  function setUpControls() {
+    $(".hastexo-lab-retry").addEventListener("click", function () {
+      state.failures = 0;
+      state.stopped = false;
+      state.statusDelay = 1000;
+      hideError();
+      setMessage(t("Trying again..."));
+      if (state.phase === "failed") { state.phase = "absent"; state.launched = false; }
+      pollStatus();
+    });
+    $(".hastexo-lab-still-here").addEventListener("click", function () {
+      state.lastInput = Date.now();
+      show(".hastexo-lab-idle", false);
+      sendKeepalive();
+    });
+    $(".hastexo-lab-reset").addEventListener("click", function () { show(".hastexo-lab-confirm", true); });
+    $(".hastexo-lab-confirm-no").addEventListener("click", function () { show(".hastexo-lab-confirm", false); });
+    $(".hastexo-lab-confirm-yes").addEventListener("click", function () {
+      show(".hastexo-lab-confirm", false);
+      show(".hastexo-lab-terminal-wrap", false);
+      state.terminalUrl = null;
+      post(urls.reset, {confirm: true}).then(function (reply) {
+        render(reply);
+        state.statusDelay = 1000;
+        scheduleStatus(1000);
+      }, onServerError);
+    });
+    var select = $(".hastexo-lab-port");
+    if (config.ports.length > 1) {
+      config.ports.forEach(function (port) {
+        var option = document.createElement("option");
+        option.value = String(port.number);
+        option.textContent = port.name;
+        option.selected = port.number === config.port;
+        select.appendChild(option);
+      });
+      show(".hastexo-lab-port-label", true);
+      select.addEventListener("change", function () {
+        post(urls.set_port, {port: parseInt(select.value, 10)}).then(function (reply) {
+          if (state.phase === "ready" && !config.hidden) { showTerminal(reply.terminal_url, true); }
+        }, onServerError);
+      });
+    }
+  }
+
+  // The page is going away: tell the server now, so the suspend countdown
+  // starts from this moment rather than from a keepalive that never comes.
+  window.addEventListener("pagehide", function () {
+    if (state.phase === "ready" && navigator.sendBeacon) {
+      var body = new URLSearchParams();
+      body.append("csrfmiddlewaretoken", csrfToken());
+      navigator.sendBeacon(urls.leave, body);
+    }
+  });
+
+  watchInput(document);
+  watchTerminal();
+  watchIdle();
+  setUpControls();
+  pollStatus();
+}

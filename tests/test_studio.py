@@ -1,0 +1,64 @@
+"""Studio editing: valid values save; each mistake is a message naming the field."""
+
+import pytest
+
+from .test_block import SSH, call
+
+
+@pytest.fixture
+def lab(client, workbench, workbench_settings):
+    return client
+
+
+def save(client, **values):
+    return call(client, SSH, "submit_studio_edits", {"values": values, "defaults": []}, student="author")
+
+
+def messages(response):
+    assert response.status_code == 400, response.content
+    return " ".join(m["text"] for m in response.json()["error"]["messages"])
+
+
+def test_studio_view_renders(lab):
+    page = lab.get(f"/scenario/{SSH}/studio_view/?student=author")
+    assert page.status_code == 200
+    assert "Stack user name" in page.content.decode()
+
+
+def test_valid_values_save(lab):
+    response = save(lab, display_name="Ceph lab", suspend_timeout=600,
+                    ports=[{"name": "shell", "number": 22}])
+    assert response.json() == {"result": "success"}
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"stack_user_name": ""}, "Stack user name: Stack user name is required"),
+    ({"stack_user_name": "Root User"}, "lower-case login name"),
+    ({"stack_protocol": "telnet"}, "Protocol: Protocol must be one of ssh, rdp, vnc"),
+    ({"providers": [{"name": "nowhere"}]}, "Unknown provider 'nowhere' (configured: backup, default)"),
+    ({"providers": [{"name": "default", "capacity": "lots"}]}, "Capacity of provider 1 must be"),
+    ({"providers": [{"name": "default", "colour": "red"}]}, "Provider 1 has unknown keys: colour"),
+    ({"providers": [{"name": "default"}, {"name": "default"}]}, "listed twice"),
+    ({"providers": "default"}, "Providers: not a valid value"),
+    ({"ports": [{"name": "web", "number": 70000}]}, "Port 'web' needs a number from 1 to 65535"),
+    ({"ports": [{"number": 22}]}, "Port 1 needs a name"),
+    ({"tests": ["", "exit 0"]}, "Progress checks must be a list of non-empty scripts"),
+    ({"launch_timeout": -5}, "Launch timeout: launch_timeout must be empty or a number of seconds from 60"),
+    ({"suspend_timeout": 10 ** 9}, "suspend_timeout must be empty or a number of seconds"),
+    ({"delete_age": 14}, "delete_age must be empty or a number of seconds from 3600"),
+    ({"stack_template_path": "", "providers": [{"name": "default"}]}, "Give a template path"),
+])
+def test_mistakes_name_the_field(lab, values, message):
+    assert message in messages(save(lab, **values))
+
+
+def test_wrong_types_are_400_not_500(lab):
+    response = save(lab, launch_timeout="soon")
+    assert "Launch timeout: not a valid value" in messages(response)
+    assert call(lab, SSH, "submit_studio_edits", {"values": []}, student="author").status_code == 400
+
+
+def test_a_failed_save_changes_nothing(lab):
+    save(lab, stack_protocol="telnet", display_name="Changed")
+    page = lab.get(f"/scenario/{SSH}/?student=alice").content.decode()
+    assert "Changed" not in page
