@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 
-.PHONY: help test cloudsim quality requirements clean
+.PHONY: help test browser-deps cloudsim quality requirements clean
 
 help:
 	@echo "make cloudsim      run the fake OpenStack cloud on 127.0.0.1:5000 (ARGS=... for more flags)"
@@ -25,7 +25,18 @@ $(STAMP): requirements/test.txt setup.py
 # skipped with a warning, except under CI (CI=true), where that is a failure.
 SERVICES_ENV := HASTEXO_LAB_TEST_DB=postgresql HASTEXO_LAB_TEST_BROKER=redis://127.0.0.1:6379/15
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium; install it where we can (as root).
+browser-deps:
+	@if ! command -v chromedriver >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium and chromium-driver for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+		else \
+			echo "WARNING: chromium/chromium-driver missing; the browser tests will be skipped (failed under CI)"; \
+		fi; \
+	fi
+
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if $(BIN)/python -m tests.services; then \
 		echo "== the same database and worker tests on PostgreSQL + Redis =="; \

@@ -138,13 +138,16 @@ function HastexoLabBlock(runtime, element, config) {
   }
 
   var lastInputSeen = 0;
-  function onInput() {
+  function onInput(event) {
+    // Reaching for the idle warning's button is not yet an answer to it.
+    if (event && event.target && event.target.nodeType === 1 && $(".hastexo-lab-idle").contains(event.target)) {
+      return;
+    }
     var now = Date.now();
     if (now - lastInputSeen < 250) { return; }  // mousemove fires very often
     lastInputSeen = now;
     var wasAway = !recentlyActive();
     state.lastInput = now;
-    show(".hastexo-lab-idle", false);
     if (wasAway && state.phase !== null && state.phase !== "failed") { sendKeepalive(); }
   }
 

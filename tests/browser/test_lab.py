@@ -1,0 +1,179 @@
+"""What a learner sees and does, in a real browser."""
+
+import time
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+
+from hastexo_lab import api
+from hastexo_lab import lifecycle as lc
+from hastexo_lab.models import Stack
+
+from ..helpers import wait_until
+from ..test_block import RDP, SSH
+from ..test_tasks import wait_status
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def lab(driver):
+    return driver.find_element(By.CSS_SELECTOR, ".hastexo-lab")
+
+
+def phase(driver):
+    return lab(driver).get_attribute("data-phase")
+
+
+def keepalives(driver):
+    return int(lab(driver).get_attribute("data-keepalives") or 0)
+
+
+def wiggle(driver):
+    """Real input: the mouse moves over the page."""
+    body = driver.find_element(By.TAG_NAME, "h1")
+    ActionChains(driver).move_to_element_with_offset(body, 5, 5).move_by_offset(3, 2).perform()
+
+
+def test_phases_in_order_then_the_terminal(page, cloud):
+    cloud.config.durations["create"] = 2.0
+    driver = page(SSH)
+    seen = []
+
+    def ready():
+        current = phase(driver)
+        if current and (not seen or seen[-1] != current):
+            seen.append(current)
+        return current == "ready"
+    wait_until(ready, timeout=20, interval=0.05, what="the lab to be ready")
+    seen_at = time.time()
+    assert seen[0] in ("queued", "creating") and seen[-1] == "ready"
+    assert "creating" in seen
+    stack = Stack.objects.get()
+    assert stack.status == lc.CREATE_COMPLETE
+    # Polling is quick while a change is expected: ready shows within about a second.
+    assert seen_at - stack.status_changed_at.timestamp() < 2.5
+    frame = driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal")
+    assert frame.is_displayed()
+    assert frame.get_attribute("src").endswith(
+        f"/terminal/?stack={stack.name}&port=22&protocol=ssh&read_only=0")
+    status = driver.find_element(By.CSS_SELECTOR, "[role=status]")
+    assert "ready" in status.text
+
+
+def wait_ready(driver):
+    wait_until(lambda: phase(driver) == "ready", timeout=20, interval=0.05, what="the lab to be ready")
+
+
+def test_keepalives_follow_input_and_stop_when_idle(page):
+    driver = page(SSH)
+    wait_ready(driver)
+    start, began = keepalives(driver), time.monotonic()
+    for _ in range(6):
+        wiggle(driver)
+        time.sleep(0.5)
+    sent, elapsed = keepalives(driver) - start, time.monotonic() - began
+    # One per interval (1 s, jittered by 10%), give or take the one in flight.
+    assert elapsed / 1.1 - 1 <= sent <= elapsed / 0.9 + 1, f"{sent} keepalives in {elapsed:.1f} s of input"
+    stack = Stack.objects.get()
+    assert stack.last_activity is not None and stack.log.filter(to_status=lc.SUSPEND_PENDING).count() == 0
+    # No input for longer than the idle window: keepalives stop.
+    time.sleep(4.5)
+    quiet = keepalives(driver)
+    time.sleep(2.5)
+    assert keepalives(driver) == quiet
+
+
+def test_no_keepalives_while_the_tab_is_hidden(page, browser):
+    driver = page(SSH)
+    wait_ready(driver)
+    wiggle(driver)
+    lab_tab = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    try:
+        stack = Stack.objects.get()
+        time.sleep(1.5)
+        stack.refresh_from_db()
+        before = stack.last_activity
+        time.sleep(3)
+        stack.refresh_from_db()
+        assert stack.last_activity == before, "keepalives went on while the lab's tab was hidden"
+    finally:
+        driver.close()
+        driver.switch_to.window(lab_tab)
+
+
+def test_idle_warning_and_still_here(page):
+    driver = page(SSH)
+    wait_ready(driver)
+    warning = driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-idle")
+    wait_until(warning.is_displayed, timeout=8, interval=0.1, what="the idle warning")
+    assert "away" in warning.text
+    before = keepalives(driver)
+    driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-still-here").click()
+    wait_until(lambda: not warning.is_displayed(), timeout=3, what="the warning to go")
+    assert keepalives(driver) > before
+
+
+def test_a_suspended_lab_resumes_when_the_learner_returns(page):
+    driver = page(SSH)
+    wait_ready(driver)
+    stack = Stack.objects.get()
+    first_src = driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal").get_attribute("src")
+    time.sleep(4.5)  # the learner is away
+    api.suspend(stack, reason="idle (as the suspender would)")
+    wait_status(stack, lc.SUSPEND_COMPLETE)
+    driver.execute_script("""
+        window.seenMessages = [];
+        var node = document.querySelector('.hastexo-lab-message');
+        new MutationObserver(function () { window.seenMessages.push(node.textContent); })
+            .observe(node, {childList: true, characterData: true, subtree: true});
+    """)
+
+    def back():
+        wiggle(driver)
+        return phase(driver) == "ready" and Stack.objects.get().status == lc.RESUME_COMPLETE
+    wait_until(back, timeout=20, interval=0.2, what="the lab to resume")
+    seen = driver.execute_script("return window.seenMessages;")
+    assert any("suspended to save resources; resuming" in text for text in seen), seen
+    frame = driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal")
+    assert frame.is_displayed() and frame.get_attribute("src") == first_src
+
+
+def test_reset_with_confirmation_gives_a_fresh_lab(page):
+    driver = page(SSH)
+    wait_ready(driver)
+    old_id = Stack.objects.get().provider_stack_id
+    driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-reset").click()
+    confirm = driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-confirm")
+    assert confirm.is_displayed()
+    driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-confirm-yes").click()
+    wait_until(lambda: Stack.objects.get().provider_stack_id not in ("", old_id)
+               and phase(driver) == "ready", timeout=30, interval=0.1, what="a fresh lab")
+    assert Stack.objects.get().log.filter(reason="reset by the learner").exists()
+
+
+def test_server_errors_show_a_message_and_a_retry_button(page, monkeypatch):
+    from xblock.exceptions import JsonHandlerError
+
+    def refuse(stack):
+        raise JsonHandlerError(400, "refused")
+    monkeypatch.setattr(api, "status_for", refuse)
+    driver = page(SSH)
+    error = driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-error")
+    wait_until(error.is_displayed, timeout=10, what="the error message")
+    assert "not answering" in error.text
+    monkeypatch.undo()
+    driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-retry").click()
+    wait_ready(driver)
+    assert not error.is_displayed()
+
+
+def test_port_choice_in_a_desktop_lab(page):
+    driver = page(RDP)
+    wait_ready(driver)
+    frame = driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal")
+    assert "port=3389" in frame.get_attribute("src") and "protocol=rdp" in frame.get_attribute("src")
+    from selenium.webdriver.support.ui import Select
+    Select(driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-port")).select_by_visible_text("console")
+    wait_until(lambda: "port=22&" in frame.get_attribute("src"), timeout=5, what="the terminal to switch ports")
