@@ -5,9 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 
-.PHONY: help test browser-deps cloudsim quality requirements clean
+.PHONY: help test browser-deps demo cloudsim quality requirements clean
 
 help:
+	@echo "make demo          run the lab block in the workbench on 127.0.0.1:8000 against fake clouds"
 	@echo "make cloudsim      run the fake OpenStack cloud on 127.0.0.1:5000 (ARGS=... for more flags)"
 	@echo "make test          run the whole test suite (PYTEST_ARGS=... to narrow it)"
 	@echo "make quality       lint with ruff"
@@ -47,8 +48,11 @@ test: $(STAMP) browser-deps
 		echo "WARNING: skipped the PostgreSQL + Redis pass (start the servers to run it)"; \
 	fi
 
+demo: $(STAMP)
+	$(BIN)/python -m hastexo_lab demo $(ARGS)
+
 cloudsim: $(STAMP)
-	$(BIN)/hastexo-lab cloudsim $(ARGS)
+	$(BIN)/python -m hastexo_lab cloudsim $(ARGS)
 
 quality: $(STAMP)
 	$(BIN)/ruff check hastexo_lab tests bench
@@ -60,4 +64,4 @@ requirements: $(STAMP)
 			--no-emit-index-url --output-file $$f.txt $$f.in; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts *.egg-info
+	rm -rf $(VENV) .pytest_cache test-artifacts *.egg-info var

@@ -89,10 +89,33 @@ def _environment(cloud):
     }
 
 
+def _demo_parser(sub):
+    p = sub.add_parser("demo", help="run the lab block in the workbench against fake clouds",
+                       description="Run the xblock-sdk workbench with the lab block, a Celery worker and two "
+                                   "fake clouds in one process (SQLite, in-memory broker).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
+    p.add_argument("--data-dir", default="var/demo", help="where the demo keeps its database")
+    p.add_argument("--create-time", type=float, default=5.0, metavar="SECONDS",
+                   help="how long a stack create takes (default: %(default)s)")
+    p.set_defaults(func=run_demo)
+
+
+def run_demo(args):
+    from .demo.server import run
+    try:
+        return run(host=args.host, port=args.port, data_dir=args.data_dir, create_time=args.create_time)
+    except OSError as exc:
+        print(f"hastexo-lab demo: cannot listen on {args.host}:{args.port}: {exc.strerror} "
+              "(choose another with --port)", file=sys.stderr)
+        return 2
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="hastexo-lab", description="hastexo_lab command line tools")
     sub = parser.add_subparsers(dest="command", required=True)
     _cloudsim_parser(sub)
+    _demo_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -108,3 +108,46 @@ def test_misconfigured_lab_tells_the_learner_not_a_traceback(lab, workbench_sett
     assert reply["phase"] == "failed"
     assert "template could not be found" in reply["message"]
     assert Stack.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_providers_scenario_spills_over(client, workbench, workbench_settings, worker):
+    call(client, TWO, "status", {"launch": True}, student="alice")
+    first = Stack.objects.get(anonymous_student_id="alice")
+    wait_status(first, lc.CREATE_COMPLETE)
+    call(client, TWO, "status", {"launch": True}, student="bob")
+    second = Stack.objects.get(anonymous_student_id="bob")
+    wait_status(second, lc.CREATE_COMPLETE)
+    assert (first.provider, second.provider) == ("default", "backup")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keepalive_cancels_a_chosen_suspend_and_resumes_a_suspended_lab(client, workbench, workbench_settings,
+                                                                        worker, cloud):
+    from hastexo_lab import api
+    call(client, SSH, "status", {"launch": True})
+    stack = Stack.objects.get()
+    wait_status(stack, lc.CREATE_COMPLETE)
+    lc.transition(stack, lc.CREATE_COMPLETE, lc.SUSPEND_PENDING, "idle (as the suspender would)")
+    assert call(client, SSH, "keepalive", {}).json()["phase"] == "ready"
+    stack.refresh_from_db()
+    assert stack.status == lc.CREATE_COMPLETE
+    assert api.suspend(stack)
+    wait_status(stack, lc.SUSPEND_COMPLETE)
+    assert call(client, SSH, "keepalive", {}).json()["phase"] == "resuming"
+    wait_status(stack, lc.RESUME_COMPLETE)
+    assert cloud.request_counts()["suspend"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leave_beacon_records_the_moment(client, workbench, workbench_settings, worker):
+    call(client, SSH, "status", {"launch": True})
+    stack = Stack.objects.get()
+    wait_status(stack, lc.CREATE_COMPLETE)
+    before = stack.last_activity
+    import time
+    time.sleep(5.1)  # keepalives closer together than 5 s are not written
+    url = f"/handler/{usage_id(client, SSH)}/leave/?student=alice"
+    assert client.post(url, {"csrfmiddlewaretoken": "x"}).status_code == 204
+    stack.refresh_from_db()
+    assert stack.last_activity > before

@@ -1,0 +1,90 @@
+"""Run the demo: two fake clouds, a Celery worker thread and the workbench."""
+
+import json
+import logging
+import os
+import signal
+import socketserver
+import sys
+import threading
+
+log = logging.getLogger(__name__)
+
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "samples", "hot")
+
+
+def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspend_time=3.0,
+        resume_time=3.0, delete_time=2.0):
+    from ..cloudsim import CloudConfig, CloudSim
+
+    if not os.path.isfile(os.path.join(SAMPLES, "lab.yaml")):
+        print(f"hastexo-lab demo: the sample template is missing ({SAMPLES}/lab.yaml); "
+              "run the demo from a source checkout", file=sys.stderr)
+        return 2
+    os.makedirs(data_dir, exist_ok=True)
+    durations = {"create": create_time, "suspend": suspend_time, "resume": resume_time, "delete": delete_time}
+    clouds = [CloudSim(CloudConfig(port=0, durations=dict(durations))).start() for _ in range(2)]
+    os.environ["DJANGO_SETTINGS_MODULE"] = "hastexo_lab.demo.settings"
+    os.environ["HASTEXO_LAB_DEMO_DIR"] = os.path.abspath(data_dir)
+    os.environ["HASTEXO_LAB_DEMO_SETTINGS"] = json.dumps({
+        "providers": {"default": clouds[0].provider_config(), "backup": clouds[1].provider_config()},
+        "template_dir": SAMPLES,
+        "terminal_url": "/terminal/",
+        "poll_initial": 0.5,
+    })
+
+    import django
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    worker = _start_worker()
+    httpd = _web_server(host, port)
+
+    def stop(*_):
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    url = f"http://{host}:{httpd.server_port}/"
+    print(f"hastexo_lab demo on {url}", flush=True)
+    print(f"  labs:   {url}scenario/hastexo_lab.0/?student=alice  (any ?student= is a learner)")
+    print(f"  clouds: {clouds[0].auth_url} (default), {clouds[1].auth_url} (backup)")
+    print(f"  data:   {os.path.abspath(data_dir)}")
+    print("Press Ctrl+C to stop.", flush=True)
+    httpd.serve_forever()
+    httpd.server_close()
+    worker.stop(in_sighandler=False)
+    for cloud in clouds:
+        cloud.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+def _start_worker():
+    from celery.worker import WorkController
+
+    from ..celery import app
+
+    worker = WorkController(app=app, pool="threads", concurrency=4, queues=["hastexo_lab"],
+                            without_heartbeat=True, without_mingle=True, without_gossip=True,
+                            loglevel="WARNING")
+    threading.Thread(target=worker.start, name="celery-worker", daemon=True).start()
+    return worker
+
+
+def _web_server(host, port):
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer, get_internal_wsgi_application
+
+    class Server(socketserver.ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, fmt, *args):
+            log.debug(fmt, *args)
+
+    httpd = Server((host, port), QuietHandler)
+    httpd.set_app(StaticFilesHandler(get_internal_wsgi_application()))
+    return httpd
