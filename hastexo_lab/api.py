@@ -109,8 +109,9 @@ def delete(stack, reason="delete requested"):
 # -- what the learner sees -----------------------------------------------------
 
 # Phases the browser understands, in the order a launch goes through them.
-QUEUED, CREATING, RESUMING, READY, SUSPENDING, SUSPENDED, DELETING, FAILED, ABSENT = (
-    "queued", "creating", "resuming", "ready", "suspending", "suspended", "deleting", "failed", "absent")
+QUEUED, CREATING, RESUMING, WAITING, READY, SUSPENDING, SUSPENDED, DELETING, FAILED, ABSENT = (
+    "queued", "creating", "resuming", "waiting", "ready", "suspending", "suspended", "deleting", "failed",
+    "absent")
 
 _PHASES = {
     lc.LAUNCH_PENDING: QUEUED,
@@ -133,6 +134,7 @@ _MESSAGES = {
     QUEUED: _("Your lab environment is queued and will start shortly."),
     CREATING: _("Your lab environment is being created. This can take a few minutes."),
     RESUMING: _("Your lab was suspended to save resources; resuming..."),
+    WAITING: _("Your lab environment is starting up and will accept connections shortly."),
     READY: _("Your lab environment is ready."),
     SUSPENDING: _("Your lab environment is being suspended."),
     SUSPENDED: _("Your lab environment is suspended."),
@@ -145,7 +147,10 @@ _MESSAGES = {
 def phase_of(stack):
     if stack is None:
         return ABSENT
-    return _PHASES.get(stack.status, FAILED)
+    phase = _PHASES.get(stack.status, FAILED)
+    if phase == READY and stack.reachable_at is None:
+        return WAITING
+    return phase
 
 
 def status_for(stack):
@@ -173,7 +178,7 @@ def keepalive_by_name(name, suspend_timeout, delete_age):
     """
     now = timezone.now()
     recent = now - timedelta(seconds=KEEPALIVE_MIN_INTERVAL)
-    updated = (Stack.objects.filter(name=name, status__in=list(lc.UP))
+    updated = (Stack.objects.filter(name=name, status__in=list(lc.UP), reachable_at__isnull=False)
                .filter(Q(last_activity__lt=recent) | Q(last_activity__isnull=True))
                .update(last_activity=now, suspend_timeout=suspend_timeout,
                        suspend_by=now + timedelta(seconds=suspend_timeout),

@@ -55,6 +55,9 @@ class Settings:
     js_timeouts: JsTimeouts = field(default_factory=JsTimeouts)
     # name -> provider settings (see hastexo_lab.providers); order is preference.
     providers: dict = field(default_factory=dict)
+    # After the cloud reports a lab up, wait until it accepts connections on
+    # its port before showing the terminal.
+    wait_for_port: bool = True
     # Where templates are read from outside the LMS (workbench, demo); in the
     # LMS they come from the course's files.
     template_dir: str = ""
@@ -145,6 +148,10 @@ def parse(raw):
             if raw[key] not in choices:
                 _fail(key, f"must be one of {', '.join(choices)}, not {raw[key]!r}")
             values[key] = raw[key]
+    if "wait_for_port" in raw:
+        if not isinstance(raw["wait_for_port"], bool):
+            _fail("wait_for_port", f"must be true or false, not {raw['wait_for_port']!r}")
+        values["wait_for_port"] = raw["wait_for_port"]
     if "template_dir" in raw:
         if not isinstance(raw["template_dir"], str):
             _fail("template_dir", f"must be a directory path, not {raw['template_dir']!r}")

@@ -61,6 +61,8 @@ class Stack(models.Model):
     suspend_by = models.DateTimeField(_("suspend after"), null=True, blank=True,
                                       help_text=_("Moved forward by every keepalive."))
     last_activity = models.DateTimeField(_("last activity"), null=True, blank=True)
+    reachable_at = models.DateTimeField(_("accepting connections since"), null=True, blank=True,
+                                        help_text=_("Empty while the lab is up but not yet answering."))
     delete_by = models.DateTimeField(_("delete after"), null=True, blank=True)
     resume_requested = models.BooleanField(_("resume when suspended"), default=False)
     poll_seq = models.PositiveIntegerField(default=0, editable=False)

@@ -13,6 +13,7 @@ transitions are compare-and-set, and a create that already happened is found
 
 import logging
 import math
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,6 +36,8 @@ from .providers import (
 
 log = logging.getLogger(__name__)
 
+# Seconds one connection attempt to a lab may take.
+PROBE_TIMEOUT = 2.0
 # Heat states in which a stack is up and usable.
 HEAT_UP = {"CREATE_COMPLETE", "RESUME_COMPLETE", "CHECK_COMPLETE", "UPDATE_COMPLETE"}
 
@@ -82,6 +85,8 @@ def _best_effort_delete(provider_name, ref):
 def _running_fields(stack):
     t = now()
     return {
+        # Known to accept connections only once probed (unless we do not wait).
+        "reachable_at": None if conf.get_settings().wait_for_port else t,
         "last_activity": t,
         "suspend_by": t + timedelta(seconds=stack.suspend_timeout),
         "delete_by": t + timedelta(seconds=stack.delete_age) if stack.delete_age else None,
@@ -292,25 +297,52 @@ def delete(stack_id, task_id=""):
 # -- waiting on the cloud -------------------------------------------------------
 
 def poll(stack_id, seq, task_id=""):
-    """Look at a stack in ``*_IN_PROGRESS`` once; move it on, or poll again later."""
+    """Look at a stack in ``*_IN_PROGRESS`` once; move it on, or poll again later.
+
+    A stack that is up but not yet known to accept connections is probed
+    instead, until it does (or its launch timeout says to stop waiting).
+    """
     stack = _load(stack_id)
-    if stack is None or stack.poll_seq != seq or stack.status not in lc.IN_PROGRESS:
-        return None  # a newer poll chain owns this stack, or there is nothing to wait for
+    if stack is None or stack.poll_seq != seq:
+        return None  # a newer poll chain owns this stack
     settings = conf.get_settings()
     elapsed = _elapsed(stack)
-    timeouts = {lc.CREATE_IN_PROGRESS: stack.launch_timeout, lc.RESUME_IN_PROGRESS: stack.launch_timeout,
-                lc.SUSPEND_IN_PROGRESS: settings.suspend_task_timeout,
-                lc.DELETE_IN_PROGRESS: settings.delete_task_timeout}
-    if elapsed > timeouts[stack.status]:
-        return _timed_out(stack, task_id)
-    info = clouds.get_provider(stack.provider).get_stack(stack.provider_ref)
-    follow = _WATCHERS[stack.status](stack, info, task_id)
+    if stack.status in lc.UP and stack.reachable_at is None:
+        follow = _probe(stack, elapsed)
+    elif stack.status in lc.IN_PROGRESS:
+        follow = _watch(stack, settings, elapsed, task_id)
+    else:
+        return None  # nothing to wait for
     if follow is not _KEEP_POLLING:
         return follow
     if Stack.objects.filter(pk=stack.pk, poll_seq=seq).update(poll_seq=seq + 1):
         stack.poll_seq = seq + 1
         return _poll_after(stack, elapsed)
     return None
+
+
+def _probe(stack, elapsed):
+    """Does the lab accept TCP connections on its port yet?"""
+    port = stack.port or {"rdp": 3389, "vnc": 5901}.get(stack.protocol, 22)
+    try:
+        socket.create_connection((stack.ip, port), timeout=PROBE_TIMEOUT).close()
+    except OSError as exc:
+        if elapsed <= stack.launch_timeout:
+            return _KEEP_POLLING
+        log.warning("stack %s: %s:%s still refuses connections after %d s (%s); showing it anyway",
+                    stack.name, stack.ip, port, elapsed, exc)
+    Stack.objects.filter(pk=stack.pk, reachable_at__isnull=True).update(reachable_at=now())
+    return None
+
+
+def _watch(stack, settings, elapsed, task_id):
+    timeouts = {lc.CREATE_IN_PROGRESS: stack.launch_timeout, lc.RESUME_IN_PROGRESS: stack.launch_timeout,
+                lc.SUSPEND_IN_PROGRESS: settings.suspend_task_timeout,
+                lc.DELETE_IN_PROGRESS: settings.delete_task_timeout}
+    if elapsed > timeouts[stack.status]:
+        return _timed_out(stack, task_id)
+    info = clouds.get_provider(stack.provider).get_stack(stack.provider_ref)
+    return _WATCHERS[stack.status](stack, info, task_id)
 
 
 _KEEP_POLLING = object()
@@ -352,8 +384,9 @@ def _ready(stack, info, task_id):
             lc.transition(stack, lc.CREATE_FAILED, lc.LAUNCH_ERROR, reason, task_id=task_id,
                           error_message=_("This lab is misconfigured; please tell the course team."))
         return None
-    lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_COMPLETE, f"created at {stack.provider}",
-                  task_id=task_id, **_secret_fields(info), **_running_fields(stack))
+    if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_COMPLETE, f"created at {stack.provider}",
+                     task_id=task_id, **_secret_fields(info), **_running_fields(stack)):
+        return _probe(stack, 0)
     return None
 
 
@@ -376,8 +409,9 @@ def _watch_suspend(stack, info, task_id):
 
 def _watch_resume(stack, info, task_id):
     if info.status in HEAT_UP:
-        lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_COMPLETE, "resumed", task_id=task_id,
-                      **_running_fields(stack))
+        if lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_COMPLETE, "resumed", task_id=task_id,
+                         **_running_fields(stack)):
+            return _probe(stack, 0)
         return None
     if info.failed or info.gone:
         lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_FAILED,

@@ -57,7 +57,8 @@ def cloud_b():
     cloud.stop()
 
 
-FAST_LAB = {"poll_initial": 0.05, "poll_max": 0.2, "task_retries": 2, "delete_attempts": 2}
+# The fake clouds have no machines to connect to: do not wait for ports.
+FAST_LAB = {"poll_initial": 0.05, "poll_max": 0.2, "task_retries": 2, "delete_attempts": 2, "wait_for_port": False}
 
 
 @pytest.fixture

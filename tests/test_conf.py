@@ -51,6 +51,8 @@ def test_values_are_taken():
     ({"poll_initial": 20, "poll_max": 10}, "['poll_initial']: must not be larger than poll_max"),
     ({"poll_max": 0}, "['poll_max']: must be a number of seconds"),
     ({"encryption_keys": ["short"]}, "['encryption_keys']: must be a list of secret strings"),
+    ({"wait_for_port": "yes"}, "['wait_for_port']: must be true or false"),
+    ({"template_dir": 5}, "['template_dir']: must be a directory path"),
 ])
 def test_mistakes_name_the_key(raw, message):
     with pytest.raises(ImproperlyConfigured) as err:

@@ -318,3 +318,23 @@ def test_an_unknown_provider_fails_over(worker, cloud_b):
     wait_status(stack, lc.CREATE_COMPLETE)
     assert stack.provider == "cloud-b"
     assert "Unknown provider 'nowhere'" in " ".join(e.reason for e in stack.log.all())
+
+
+def test_waiting_until_the_lab_accepts_connections(worker, lab_settings):
+    import socket
+    lab_settings.XBLOCK_SETTINGS = {"hastexo_lab": dict(lab_settings.XBLOCK_SETTINGS["hastexo_lab"],
+                                                        wait_for_port=True)}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stack = api.launch("c", "learner1", providers("cloud-a"), port=port)
+    wait_status(stack, lc.CREATE_COMPLETE)
+    assert stack.reachable_at is None
+    assert api.status_for(stack)["phase"] == "waiting"
+    with socket.socket() as server:
+        server.bind((stack.ip, port))
+        server.listen()
+        wait_until(lambda: Stack.objects.get(pk=stack.pk).reachable_at is not None, timeout=10,
+                   what="the probe to connect")
+    stack.refresh_from_db()
+    assert api.status_for(stack)["phase"] == "ready"

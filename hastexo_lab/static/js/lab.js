@@ -7,7 +7,7 @@ function HastexoLabBlock(runtime, element, config) {
   var lab = root.querySelector(".hastexo-lab") || root;
   var t = (typeof window.gettext === "function") ? window.gettext : function (s) { return s; };
   var timeouts = config.timeouts;
-  var BUSY = ["queued", "creating", "resuming", "suspending", "deleting", "absent"];
+  var BUSY = ["queued", "creating", "resuming", "waiting", "suspending", "deleting", "absent"];
   var MAX_FAILURES = 5;
   var urls = {};
   ["status", "keepalive", "leave", "reset", "set_port"].forEach(function (name) {
