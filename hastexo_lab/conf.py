@@ -42,12 +42,23 @@ class Settings:
     suspend_task_timeout: int = 900
     # Delete stacks not used (no keepalive, no resume) for this long; 0: never.
     delete_age: int = 14 * 86_400
+    # At most this many stacks of one provider suspending at once.
+    suspend_concurrency: int = 1_000
     # How often the reaper runs.
     delete_interval: int = 3_600
     # How often a failed delete is tried again before operators are asked to look.
     delete_attempts: int = 3
     # Give up on a delete that has not completed after this long.
     delete_task_timeout: int = 900
+    # Delete stacks found at a provider with our name prefix but no live row.
+    reap_zombies: bool = False
+    # How often the reconciler runs, and how long a stack may sit in a
+    # pending state, or go unwatched in a working one, before it steps in.
+    reconcile_interval: int = 300
+    reconcile_after: int = 300
+    # Tries of a failed suspend or delete (with growing pauses) before a
+    # stack is left for operators.
+    failed_retries: int = 5
     # Give up on a progress check after this long.
     check_timeout: int = 120
     # Give up on one remote command of a progress check after this long.
@@ -95,6 +106,10 @@ _RANGES = {
     "check_timeout": (5, 3_600),
     "remote_exec_timeout": (5, 3_600),
     "terminal_font_size": (6, 72),
+    "suspend_concurrency": (1, 100_000),
+    "reconcile_interval": (30, 86_400),
+    "reconcile_after": (60, 86_400),
+    "failed_retries": (0, 100),
     "task_retries": (0, 100),
 }
 
@@ -148,10 +163,11 @@ def parse(raw):
             if raw[key] not in choices:
                 _fail(key, f"must be one of {', '.join(choices)}, not {raw[key]!r}")
             values[key] = raw[key]
-    if "wait_for_port" in raw:
-        if not isinstance(raw["wait_for_port"], bool):
-            _fail("wait_for_port", f"must be true or false, not {raw['wait_for_port']!r}")
-        values["wait_for_port"] = raw["wait_for_port"]
+    for key in ("wait_for_port", "reap_zombies"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                _fail(key, f"must be true or false, not {raw[key]!r}")
+            values[key] = raw[key]
     if "template_dir" in raw:
         if not isinstance(raw["template_dir"], str):
             _fail("template_dir", f"must be a directory path, not {raw['template_dir']!r}")

@@ -146,3 +146,34 @@ def create(reason, *, task_id="", **fields):
         return Stack.objects.get(name=fields["name"]), False
     log.info("stack %s (learner %s): NEW -> LAUNCH_PENDING: %s", stack.name, stack.anonymous_student_id, reason)
     return stack, True
+
+
+def claim(candidates, from_states, to_state, reason, *, limit, task_id="", **fields):
+    """Move up to ``limit`` stacks of ``candidates`` (a queryset, in the order
+    to claim them) from ``from_states`` to ``to_state``; return their ids.
+
+    The rows are selected with ``FOR UPDATE SKIP LOCKED`` where the database
+    has it (PostgreSQL, MySQL 8): two claimers running at once take disjoint
+    rows and never wait on each other, and a keepalive that changes a row
+    either commits before the claim reads it or waits for the claim to end.
+    On SQLite the whole transaction holds the database's write lock.
+    """
+    from .models import Stack, StackLog
+
+    from_states = (from_states,) if isinstance(from_states, str) else tuple(from_states)
+    check(from_states, to_state)
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(candidates.filter(status__in=from_states).select_for_update(skip_locked=True)
+                    .values_list("pk", "status", "name")[:limit])
+        if not rows:
+            return []
+        ids = [pk for pk, _, _ in rows]
+        Stack.objects.filter(pk__in=ids).update(previous_status=F("status"), status=to_state,
+                                                status_changed_at=now, status_reason=reason[:2000], **fields)
+        StackLog.objects.bulk_create([
+            StackLog(stack_id=pk, from_status=status, to_status=to_state, reason=reason[:2000],
+                     task_id=task_id, created_at=now)
+            for pk, status, _ in rows])
+    log.info("claimed %d stacks: -> %s: %s", len(ids), to_state, reason)
+    return ids

@@ -66,6 +66,8 @@ class Stack(models.Model):
     delete_by = models.DateTimeField(_("delete after"), null=True, blank=True)
     resume_requested = models.BooleanField(_("resume when suspended"), default=False)
     poll_seq = models.PositiveIntegerField(default=0, editable=False)
+    # When a poll last looked; the reconciler restarts chains that went quiet.
+    polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The task that claimed the current launch; only it (retried or
     # redelivered) may call create for a stack that has no provider id yet.
     launch_task_id = models.CharField(max_length=64, blank=True, editable=False)
@@ -84,8 +86,9 @@ class Stack(models.Model):
             models.Index(fields=["status", "suspend_by"], name="hxl_stack_suspend_idx"),
             # reaper: unused stacks
             models.Index(fields=["status", "delete_by"], name="hxl_stack_delete_idx"),
-            # reconciler: stacks stuck in a state
+            # reconciler: stacks stuck in a state, or whose watcher went quiet
             models.Index(fields=["status", "status_changed_at"], name="hxl_stack_stuck_idx"),
+            models.Index(fields=["status", "polled_at"], name="hxl_stack_polled_idx"),
             # capacity counts
             models.Index(fields=["provider", "status"], name="hxl_stack_provider_idx"),
             # usage reports, the learner's stacks in a course

@@ -315,7 +315,7 @@ def poll(stack_id, seq, task_id=""):
         return None  # nothing to wait for
     if follow is not _KEEP_POLLING:
         return follow
-    if Stack.objects.filter(pk=stack.pk, poll_seq=seq).update(poll_seq=seq + 1):
+    if Stack.objects.filter(pk=stack.pk, poll_seq=seq).update(poll_seq=seq + 1, polled_at=now()):
         stack.poll_seq = seq + 1
         return _poll_after(stack, elapsed)
     return None

@@ -12,9 +12,9 @@ import logging
 import random
 
 from celery import shared_task
-from django.db import transaction
+from django.db import close_old_connections, transaction
 
-from . import conf, operations
+from . import conf, operations, sweeps
 from .providers import ProviderConfigError, ProviderError, TransientProviderError
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,26 @@ def enqueue(follow):
     transaction.on_commit(lambda: task.apply_async(args, countdown=follow.countdown or None, queue=queue))
 
 
+# Stacks per message when the sweeps send work in bulk.
+BATCH = 50
+
+
+def enqueue_many(follow_ups):
+    """Send many FollowUps: immediate suspends, resumes, launches and deletes
+    go in messages of up to BATCH stack ids each; the rest one by one."""
+    batches = {}
+    for follow in follow_ups:
+        if follow.kind in OPERATIONS and not follow.countdown:
+            batches.setdefault(follow.kind, []).append(follow.stack_id)
+        else:
+            enqueue(follow)
+    queue = conf.get_settings().task_queue
+    for kind, ids in batches.items():
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start:start + BATCH]
+            transaction.on_commit(lambda k=kind, c=chunk: run_batch.apply_async((k, c), queue=queue))
+
+
 @shared_task(name="hastexo_lab.launch_stack", **TASK_OPTIONS)
 def launch_stack(self, stack_id):
     _run(self, "launch", operations.launch, stack_id)
@@ -91,3 +111,70 @@ def resume_stack(self, stack_id):
 @shared_task(name="hastexo_lab.delete_stack", **TASK_OPTIONS)
 def delete_stack(self, stack_id):
     _run(self, "delete", operations.delete, stack_id)
+
+
+OPERATIONS = {"launch": (operations.launch, launch_stack), "suspend": (operations.suspend, suspend_stack),
+              "resume": (operations.resume, resume_stack), "delete": (operations.delete, delete_stack)}
+
+
+@shared_task(name="hastexo_lab.run_batch", **TASK_OPTIONS)
+def run_batch(self, kind, stack_ids):
+    """One operation for many stacks; a stack whose cloud call fails is
+    handed to its own task, which retries it with backoff."""
+    operation, single = OPERATIONS[kind]
+    queue = conf.get_settings().task_queue
+    for stack_id in stack_ids:
+        try:
+            enqueue(operation(stack_id, task_id=self.request.id or ""))
+        except Exception as err:  # one bad stack never stops the batch
+            log.warning("%s of stack %s in a batch failed (%s); retrying it on its own", kind, stack_id, err)
+            single.apply_async((stack_id,), countdown=_retry_countdown(0), queue=queue)
+
+
+# -- periodic sweeps (Celery beat) -----------------------------------------------
+
+def _sweep(name, function):
+    """Run a sweep; a database or broker hiccup is logged, and the next tick tries again."""
+    close_old_connections()
+    try:
+        return len(function())
+    except Exception:
+        log.exception("%s: this run failed; the next one will try again", name)
+        return None
+    finally:
+        close_old_connections()
+
+
+@shared_task(name="hastexo_lab.suspender", ignore_result=True, soft_time_limit=SOFT_TIME_LIMIT,
+             time_limit=TIME_LIMIT)
+def suspender():
+    return _sweep("suspender", sweeps.suspend_idle)
+
+
+@shared_task(name="hastexo_lab.reaper", ignore_result=True, soft_time_limit=SOFT_TIME_LIMIT,
+             time_limit=TIME_LIMIT)
+def reaper():
+    deleted = _sweep("reaper", sweeps.reap_unused)
+    _sweep("reaper (zombies)", sweeps.find_zombies)
+    return deleted
+
+
+@shared_task(name="hastexo_lab.reconciler", ignore_result=True, soft_time_limit=SOFT_TIME_LIMIT,
+             time_limit=TIME_LIMIT)
+def reconciler():
+    return _sweep("reconciler", sweeps.reconcile)
+
+
+def beat_schedule():
+    """The Celery beat entries for the sweeps, at the configured intervals.
+
+    Merge into the LMS's ``CELERY_BEAT_SCHEDULE`` (or create the same three
+    periodic tasks in django-celery-beat). The entries expire after one
+    interval, so a stalled beat never piles up runs.
+    """
+    settings = conf.get_settings()
+    queue = settings.task_queue
+    entries = {"hastexo_lab.suspender": settings.suspend_interval, "hastexo_lab.reaper": settings.delete_interval,
+               "hastexo_lab.reconciler": settings.reconcile_interval}
+    return {name: {"task": name, "schedule": float(interval), "options": {"queue": queue, "expires": interval}}
+            for name, interval in entries.items()}

@@ -22,6 +22,7 @@ def make_stack(status=lc.CREATE_COMPLETE, **fields):
         "status_changed_at": now,
         "suspend_by": now + timezone.timedelta(seconds=120),
         "last_activity": now,
+        "reachable_at": now if status in lc.UP else None,
     }
     values.update(fields)
     stack = Stack.objects.create(**values)

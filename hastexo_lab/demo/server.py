@@ -32,6 +32,10 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
         "template_dir": SAMPLES,
         "terminal_url": "/terminal/",
         "poll_initial": 0.5,
+        # Short, so that leaving a lab and coming back shows within minutes.
+        "suspend_timeout": 60,
+        "suspend_interval": 10,
+        "js_timeouts": {"idle": 90_000},
         # The fake clouds' labs are addresses with no machine behind them.
         "wait_for_port": False,
     })
@@ -42,9 +46,12 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
 
     call_command("migrate", run_syncdb=True, verbosity=0)
     worker = _start_worker()
+    stopping = threading.Event()
+    _start_sweeps(stopping)
     httpd = _web_server(host, port)
 
     def stop(*_):
+        stopping.set()
         threading.Thread(target=httpd.shutdown, daemon=True).start()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -74,6 +81,24 @@ def _start_worker():
                             loglevel="WARNING")
     threading.Thread(target=worker.start, name="celery-worker", daemon=True).start()
     return worker
+
+
+def _start_sweeps(stopping):
+    """What Celery beat does in production: run the sweeps on their intervals."""
+    from .. import conf, tasks
+
+    def loop():
+        settings = conf.get_settings()
+        ticks = 0
+        while not stopping.wait(settings.suspend_interval):
+            tasks.suspender()
+            tasks.reconciler()
+            ticks += 1
+            if ticks * settings.suspend_interval >= settings.delete_interval:
+                tasks.reaper()
+                ticks = 0
+
+    threading.Thread(target=loop, name="sweeps", daemon=True).start()
 
 
 def _web_server(host, port):

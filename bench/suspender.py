@@ -1,0 +1,190 @@
+"""The suspender at scale, on PostgreSQL and Redis.
+
+1. Seeds 100,000 stacks (1% of them idle past their deadline) and times one
+   suspender tick: select + claim + publish of the 1,000 idle stacks, over
+   several runs; shows the query plan of the select; compares publishing in
+   batches with one message per stack.
+2. End to end: 1,000 stacks that exist at a fake cloud go idle together; a
+   real worker (threads) suspends them; reports the time until all are
+   SUSPEND_COMPLETE, next to the Heat suspend time.
+
+    .venv/bin/python bench/suspender.py [--stacks 100000] [--idle 1000]
+
+Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379. Uses (and
+replaces) the database hastexo_lab_bench and Redis database 14.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.update(DJANGO_SETTINGS_MODULE="tests.project.settings", HASTEXO_LAB_TEST_DB="postgresql",
+                  HASTEXO_LAB_TEST_DB_NAME="hastexo_lab_bench",
+                  HASTEXO_LAB_TEST_BROKER="redis://127.0.0.1:6379/14")
+
+
+def recreate_database():
+    import psycopg
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS hastexo_lab_bench")
+        conn.execute("CREATE DATABASE hastexo_lab_bench")
+
+
+def seed(total, idle, providers=("cloud-a", "cloud-b")):
+    from django.utils import timezone
+
+    from hastexo_lab import lifecycle as lc
+    from hastexo_lab.models import Stack
+
+    now = timezone.now()
+    busy_states = [lc.CREATE_COMPLETE, lc.RESUME_COMPLETE, lc.SUSPEND_COMPLETE, lc.DELETE_COMPLETE,
+                   lc.SUSPEND_COMPLETE, lc.SUSPEND_COMPLETE]
+    rows = []
+    for i in range(total):
+        is_idle = i < idle
+        status = lc.CREATE_COMPLETE if is_idle else busy_states[i % len(busy_states)]
+        rows.append(Stack(
+            name=f"hxl-bench-{i}", course_id=f"course-v1:Org+C{i % 50}+R", anonymous_student_id=f"anon{i}",
+            status=status, status_changed_at=now, provider=providers[i % len(providers)],
+            suspend_by=now - timedelta(seconds=5) if is_idle else now + timedelta(seconds=60 + i % 3600),
+            last_activity=now, reachable_at=now, provider_stack_id=f"id-{i}"))
+    Stack.objects.bulk_create(rows, batch_size=5000)
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE hastexo_lab_stack")
+
+
+def query_plan():
+    from django.db import connection
+    from django.utils import timezone
+
+    from hastexo_lab import lifecycle as lc
+    from hastexo_lab.models import Stack
+
+    query = (Stack.objects.filter(status__in=list(lc.UP), suspend_by__lte=timezone.now(), provider="cloud-a")
+             .order_by("suspend_by").values_list("pk", "status", "name")[:1000])
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql + " FOR UPDATE SKIP LOCKED", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def time_ticks(runs, batch):
+    from django.db import transaction
+
+    from hastexo_lab import lifecycle as lc
+    from hastexo_lab import sweeps, tasks
+    from hastexo_lab.models import Stack
+
+    tasks.BATCH = batch
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        with transaction.atomic():
+            claimed = sweeps.suspend_idle()
+        samples.append((time.perf_counter() - started) * 1000)
+        # Put them back for the next run (not a transition: this is a benchmark).
+        Stack.objects.filter(pk__in=claimed).update(status=lc.CREATE_COMPLETE)
+    purge()
+    return len(claimed), samples
+
+
+def purge():
+    from hastexo_lab.celery import app
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("hastexo_lab")
+
+
+def end_to_end(idle, suspend_time):
+    from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
+    from django.utils import timezone
+
+    from hastexo_lab import lifecycle as lc
+    from hastexo_lab import sweeps
+    from hastexo_lab.celery import app
+    from hastexo_lab.cloudsim import CloudConfig, CloudSim
+    from hastexo_lab.models import Stack
+    from hastexo_lab.providers import make_provider
+
+    Stack.objects.all().delete()
+    cloud = CloudSim(CloudConfig(port=0, durations={"create": 0, "suspend": suspend_time, "resume": 0,
+                                                    "delete": 0})).start()
+    settings.XBLOCK_SETTINGS = {"hastexo_lab": {"providers": {"cloud-a": cloud.provider_config()},
+                                                "poll_initial": 0.5, "poll_max": 2.0, "wait_for_port": False}}
+    from hastexo_lab import clouds, conf
+    conf.get_settings.cache_clear()
+    clouds.forget_providers()
+    provider = make_provider("bench", cloud.provider_config())
+    template = "heat_template_version: 2016-10-14\n"
+    now = timezone.now()
+    rows = []
+    for i in range(idle):
+        info = provider.create_stack(f"hxl-e2e-{i}", template)
+        rows.append(Stack(name=info.name, provider_stack_id=info.id, course_id="c", anonymous_student_id=f"a{i}",
+                          status=lc.CREATE_COMPLETE, status_changed_at=now, provider="cloud-a",
+                          suspend_by=now, last_activity=now, reachable_at=now))
+    Stack.objects.bulk_create(rows)
+    cloud.reset_counts()
+    purge()
+    with start_worker(app, pool="threads", concurrency=8, perform_ping_check=False, queues=["hastexo_lab"],
+                      shutdown_timeout=60):
+        started = time.perf_counter()
+        claimed = sweeps.suspend_idle()
+        tick = time.perf_counter() - started
+        while Stack.objects.filter(status=lc.SUSPEND_COMPLETE).count() < idle:
+            if time.perf_counter() - started > 600:
+                raise SystemExit("not all suspended after 10 minutes")
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - started
+        from celery.contrib.testing.tasks import ping
+        from celery.worker import state
+        state.should_terminate = 0
+        ping.apply_async(queue="hastexo_lab")
+        ping.apply_async(queue="hastexo_lab")
+    counts = cloud.request_counts()
+    cloud.stop()
+    return len(claimed), tick, elapsed, counts
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stacks", type=int, default=100_000)
+    parser.add_argument("--idle", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--suspend-time", type=float, default=5.0)
+    args = parser.parse_args()
+
+    recreate_database()
+    import django
+    django.setup()
+    from django.core.management import call_command
+    call_command("migrate", verbosity=0)
+
+    started = time.perf_counter()
+    seed(args.stacks, args.idle)
+    print(f"seeded {args.stacks} stacks ({args.idle} idle) in {time.perf_counter() - started:.1f} s\n")
+    print("query plan of the suspender's select (one provider):")
+    print(query_plan(), "\n")
+    n, batched = time_ticks(args.runs, batch=50)
+    n1, single = time_ticks(args.runs, batch=1)
+    print(f"suspender tick, {n} idle stacks claimed and published ({args.runs} runs, ms):")
+    print("| publish | median | min | max |\n| --- | --- | --- | --- |")
+    print(f"| 50 stacks per message | {statistics.median(batched):.1f} | {min(batched):.1f} | {max(batched):.1f} |")
+    print(f"| one message per stack | {statistics.median(single):.1f} | {min(single):.1f} | {max(single):.1f} |")
+    print(f"one message per stack / batched (median): {statistics.median(single) / statistics.median(batched):.1f}x\n")
+
+    claimed, tick, elapsed, counts = end_to_end(args.idle, args.suspend_time)
+    print(f"end to end: {claimed} idle stacks, Heat suspend time {args.suspend_time:.1f} s")
+    print(f"  suspender tick {tick * 1000:.0f} ms; all SUSPEND_COMPLETE after {elapsed:.1f} s "
+          f"({elapsed - args.suspend_time:.1f} s beyond the Heat suspend time)")
+    print(f"  Heat requests: {counts}")
+
+
+if __name__ == "__main__":
+    main()

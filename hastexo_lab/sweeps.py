@@ -1,0 +1,176 @@
+"""The periodic sweeps: suspender, reaper and reconciler, as plain functions.
+
+The Celery beat tasks in ``tasks`` only call these. Each sweep takes ``now``
+(so tests can move the clock), works in bounded batches, and never lets one
+bad stack stop the others: every item gets its own try/except, and a database
+or broker hiccup fails this tick, not the next.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from . import clouds, conf
+from . import lifecycle as lc
+from .models import Stack
+from .operations import FollowUp
+from .providers import ProviderError
+
+log = logging.getLogger(__name__)
+
+# Rows claimed per transaction; a sweep repeats until there is nothing left.
+BATCH_SIZE = 500
+SUSPENDING = (lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS)
+
+
+def suspend_idle(now=None, send=None):
+    """Claim running stacks whose suspend deadline has passed, and send their
+    suspend tasks after the claim commits. Returns the claimed ids.
+
+    Per provider, at most ``suspend_concurrency`` stacks suspend at once.
+    """
+    now = now or timezone.now()
+    send = _send if send is None else send
+    settings = conf.get_settings()
+    idle = Stack.objects.filter(status__in=list(lc.UP), suspend_by__lte=now)
+    busy = dict(Stack.objects.filter(status__in=SUSPENDING).values_list("provider").annotate(n=Count("id")))
+    claimed = []
+    for provider in idle.values_list("provider", flat=True).distinct():
+        room = settings.suspend_concurrency - busy.get(provider, 0)
+        while room > 0:
+            ids = lc.claim(idle.filter(provider=provider).order_by("suspend_by"), lc.UP, lc.SUSPEND_PENDING,
+                           "no keepalive before the suspend deadline", limit=min(room, BATCH_SIZE))
+            if not ids:
+                break
+            send([FollowUp("suspend", pk) for pk in ids])
+            claimed += ids
+            room -= len(ids)
+    if claimed:
+        log.info("suspender: %d stacks to suspend", len(claimed))
+    return claimed
+
+
+def reap_unused(now=None, send=None):
+    """Claim stacks unused (no keepalive, no resume) for their delete age, and
+    send their delete tasks. A delete age of 0 means never."""
+    now = now or timezone.now()
+    send = _send if send is None else send
+    reapable = [lc.CREATE_COMPLETE, lc.RESUME_COMPLETE, lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED,
+                lc.RESUME_FAILED, lc.LAUNCH_ERROR, lc.LAUNCH_TIMEOUT]
+    old = Stack.objects.filter(status__in=reapable, delete_age__gt=0, delete_by__lte=now).order_by("delete_by")
+    claimed = []
+    while True:
+        ids = lc.claim(old, reapable, lc.DELETE_PENDING, "not used for its delete age", limit=BATCH_SIZE,
+                       attempts=0)
+        if not ids:
+            break
+        send([FollowUp("delete", pk) for pk in ids])
+        claimed += ids
+    if claimed:
+        log.info("reaper: %d stacks to delete", len(claimed))
+    return claimed
+
+
+def find_zombies(delete=None):
+    """Stacks at a provider, named like ours, that no live row accounts for:
+    the row says deleted, or failed, or places the stack elsewhere, or there is
+    no row. Deleted when ``reap_zombies`` is on (or ``delete`` says so).
+    Returns [(provider, stack name)]."""
+    from .api import NAME_PREFIX
+
+    settings = conf.get_settings()
+    delete = settings.reap_zombies if delete is None else delete
+    zombies = []
+    for provider_name in settings.providers:
+        try:
+            provider = clouds.get_provider(provider_name)
+            found = provider.list_stacks(prefix=NAME_PREFIX + "-")
+        except ProviderError as exc:
+            log.warning("reaper: cannot list stacks at %s: %s", provider_name, exc)
+            continue
+        rows = dict(Stack.objects.filter(name__in=[s.name for s in found]).values_list("name", "provider"))
+        dead = dict(Stack.objects.filter(name__in=[s.name for s in found], status__in=list(lc.ABSENT))
+                    .values_list("name", "status"))
+        for info in found:
+            if info.action == "DELETE" and info.in_progress:
+                continue
+            if info.name in rows and rows[info.name] == provider_name and info.name not in dead:
+                continue
+            zombies.append((provider_name, info.name))
+            log.warning("reaper: zombie stack %s at %s (%s)", info.name, provider_name, info.status)
+            if delete:
+                try:
+                    provider.delete_stack(info.identifier)
+                except ProviderError as exc:
+                    log.warning("reaper: could not delete zombie %s at %s: %s", info.name, provider_name, exc)
+    return zombies
+
+
+def reconcile(now=None, send=None):
+    """Put stuck stacks back on track. Returns the FollowUps it sent.
+
+    - pending for longer than ``reconcile_after`` (its task message was lost):
+      send the task again; every task is safe to repeat;
+    - working (``*_IN_PROGRESS``, or up but not yet answering) with no poll for
+      that long (the poll chain was lost): start a new chain, which compares
+      with the cloud and moves the stack to its true state;
+    - a failed suspend or delete: try again after a pause that doubles with
+      each attempt, ``failed_retries`` times; then leave it for operators.
+    """
+    now = now or timezone.now()
+    send = _send if send is None else send
+    settings = conf.get_settings()
+    cutoff = now - timedelta(seconds=settings.reconcile_after)
+    follow = []
+    kinds = {lc.LAUNCH_PENDING: "launch", lc.SUSPEND_PENDING: "suspend", lc.RESUME_PENDING: "resume",
+             lc.DELETE_PENDING: "delete"}
+    for pk, status in (Stack.objects.filter(status__in=list(kinds), status_changed_at__lt=cutoff)
+                       .values_list("pk", "status")[:BATCH_SIZE]):
+        follow.append(FollowUp(kinds[status], pk))
+    quiet = (Q(status__in=list(lc.IN_PROGRESS)) | Q(status__in=list(lc.UP), reachable_at__isnull=True))
+    for stack in (Stack.objects.filter(quiet, status_changed_at__lt=cutoff)
+                  .filter(Q(polled_at__isnull=True) | Q(polled_at__lt=cutoff))[:BATCH_SIZE]):
+        seq = stack.poll_seq + 1
+        if Stack.objects.filter(pk=stack.pk, poll_seq=stack.poll_seq).update(poll_seq=seq, polled_at=now):
+            follow.append(FollowUp("poll", stack.pk, seq=seq))
+    follow += _retry_failed(now, settings)
+    if follow:
+        log.info("reconciler: %d stacks put back on track", len(follow))
+        send(follow)
+    return follow
+
+
+def _retry_failed(now, settings):
+    follow = []
+    retry = {lc.SUSPEND_FAILED: (lc.SUSPEND_PENDING, "suspend"), lc.DELETE_FAILED: (lc.DELETE_PENDING, "delete")}
+    for stack in Stack.objects.filter(status__in=list(retry))[:BATCH_SIZE]:
+        if stack.attempts >= settings.failed_retries:
+            continue  # flagged: the admin lists it; an operator decides
+        pause = min(3600, settings.reconcile_after * 2 ** stack.attempts)
+        if (now - stack.status_changed_at).total_seconds() < pause:
+            continue
+        target, kind = retry[stack.status]
+        fields = {"attempts": stack.attempts + 1}
+        if target == lc.SUSPEND_PENDING:
+            # Still idle? Only then is a suspend wanted at all.
+            if stack.suspend_by and stack.suspend_by > now:
+                continue
+        if lc.transition(stack, stack.status, target, f"retrying after a failure (attempt {stack.attempts + 1})",
+                         **fields):
+            follow.append(FollowUp(kind, stack.pk))
+    return follow
+
+
+def failed_for_good():
+    """Stacks the sweeps gave up on: operators must look at these."""
+    settings = conf.get_settings()
+    return Stack.objects.filter(
+        Q(status=lc.DELETE_FAILED, attempts__gte=max(settings.failed_retries, settings.delete_attempts))
+        | Q(status=lc.SUSPEND_FAILED, attempts__gte=settings.failed_retries))
+
+
+def _send(follow_ups):
+    from .tasks import enqueue_many
+    enqueue_many(follow_ups)
