@@ -30,6 +30,7 @@ from .providers import (
     PermanentProviderError,
     ProviderError,
     StackConflict,
+    StackInfo,
     StackNotFound,
     TransientProviderError,
 )
@@ -50,6 +51,8 @@ class FollowUp:
     stack_id: int
     seq: int = 0
     countdown: float = 0.0
+    # For "watch": the stacks one message looks at together.
+    stack_ids: tuple = ()
 
 
 class NoCapacity(Exception):
@@ -245,6 +248,78 @@ def suspend(stack_id, task_id=""):
                       task_id=task_id, error_message=_("Your lab environment no longer exists."))
         return None
     return _poll_after(stack)
+
+
+def suspend_many(stack_ids, task_id=""):
+    """Suspend many claimed stacks at once (what the suspender sends).
+
+    One statement moves every stack whose deadline is still past from
+    SUSPEND_PENDING to SUSPEND_IN_PROGRESS; then Heat is called for each.
+    Stacks a keepalive saved in the meantime go back to running. Returns the
+    follow-ups: one poll per stack, and single suspend tasks to retry calls
+    that failed for now.
+    """
+    deadline_passed = Q(suspend_by__lte=now()) | Q(suspend_by__isnull=True)
+    won = lc.claim(Stack.objects.filter(pk__in=stack_ids).filter(deadline_passed), lc.SUSPEND_PENDING,
+                   lc.SUSPEND_IN_PROGRESS, "suspending", limit=len(stack_ids), task_id=task_id)
+    Stack.objects.filter(pk__in=won).update(poll_seq=F("poll_seq") + 1)
+    for stack in Stack.objects.filter(pk__in=set(stack_ids) - set(won), status=lc.SUSPEND_PENDING):
+        _cancel_suspend(stack, task_id)
+    follow, watched = [], []
+    for stack in Stack.objects.filter(pk__in=won):
+        try:
+            clouds.get_provider(stack.provider).suspend_stack(stack.provider_ref)
+        except StackConflict:
+            pass  # already suspending or suspended: the poll will see
+        except StackNotFound:
+            lc.transition(stack, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_FAILED, "the stack no longer exists",
+                          task_id=task_id, error_message=_("Your lab environment no longer exists."))
+            continue
+        except ProviderError as err:
+            log.warning("stack %s: suspend failed for now (%s); retrying it on its own", stack.name, err)
+            follow.append(FollowUp("suspend", stack.pk, countdown=_backoff(0)))
+            continue
+        watched.append(stack.pk)
+    if watched:
+        follow.append(FollowUp("watch", 0, countdown=conf.get_settings().poll_initial, stack_ids=tuple(watched)))
+    return follow
+
+
+def watch_many(stack_ids, task_id=""):
+    """Look at many stacks the cloud is suspending, resuming or deleting, with
+    one bulk query per provider instead of one request per stack; keep
+    watching those still in progress. (A create needs its outputs, so a
+    creating stack gets a poll of its own.)"""
+    settings = conf.get_settings()
+    stacks = list(Stack.objects.filter(pk__in=stack_ids, status__in=list(lc.IN_PROGRESS)))
+    follow, remaining, oldest = [], [], 0.0
+    by_provider = {}
+    for stack in stacks:
+        if stack.status == lc.CREATE_IN_PROGRESS:
+            follow.append(_poll_after(stack))
+        else:
+            by_provider.setdefault(stack.provider, []).append(stack)
+    timeouts = {lc.RESUME_IN_PROGRESS: None, lc.SUSPEND_IN_PROGRESS: settings.suspend_task_timeout,
+                lc.DELETE_IN_PROGRESS: settings.delete_task_timeout}
+    for provider_name, group in by_provider.items():
+        infos = clouds.get_provider(provider_name).get_stacks([s.provider_stack_id for s in group])
+        for stack in group:
+            elapsed = _elapsed(stack)
+            if elapsed > (timeouts[stack.status] or stack.launch_timeout):
+                result = _timed_out(stack, task_id)
+            else:
+                info = infos.get(stack.provider_stack_id) or StackInfo(stack.name, None, GONE)
+                result = _WATCHERS[stack.status](stack, info, task_id)
+            if result is _KEEP_POLLING:
+                remaining.append(stack.pk)
+                oldest = max(oldest, elapsed)
+            elif result is not None:
+                follow.append(result)
+    if remaining:
+        Stack.objects.filter(pk__in=remaining).update(polled_at=now())
+        delay = min(settings.poll_max, max(settings.poll_initial, oldest / 4))
+        follow.append(FollowUp("watch", 0, countdown=delay, stack_ids=tuple(remaining)))
+    return follow
 
 
 def _cancel_suspend(stack, task_id):
@@ -493,6 +568,9 @@ def request_resume(stack, reason, task_id=""):
 def give_up(kind, stack_id, error, seq=None, task_id=""):
     """A task ran out of retries (or hit a permanent error): put the stack in a
     state that says so, instead of leaving it pending."""
+    if kind == "watch":
+        # The cloud cannot be asked right now: look again later. Timeouts still apply.
+        return FollowUp("watch", 0, countdown=conf.get_settings().poll_max, stack_ids=tuple(stack_id))
     stack = _load(stack_id)
     if stack is None:
         return None

@@ -21,7 +21,7 @@ from .providers import ProviderError
 log = logging.getLogger(__name__)
 
 # Rows claimed per transaction; a sweep repeats until there is nothing left.
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 SUSPENDING = (lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS)
 
 
@@ -47,6 +47,8 @@ def suspend_idle(now=None, send=None):
             send([FollowUp("suspend", pk) for pk in ids])
             claimed += ids
             room -= len(ids)
+            if len(ids) < BATCH_SIZE:
+                break  # that was all of them
     if claimed:
         log.info("suspender: %d stacks to suspend", len(claimed))
     return claimed
@@ -68,6 +70,8 @@ def reap_unused(now=None, send=None):
             break
         send([FollowUp("delete", pk) for pk in ids])
         claimed += ids
+        if len(ids) < BATCH_SIZE:
+            break
     if claimed:
         log.info("reaper: %d stacks to delete", len(claimed))
     return claimed

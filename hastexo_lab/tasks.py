@@ -54,7 +54,10 @@ def _run(task, kind, operation, stack_id, *args):
     except (ProviderError, ProviderConfigError) as err:
         log.error("%s of stack %s failed for good: %s", kind, stack_id, err)
         follow = operations.give_up(kind, stack_id, err, *args, task_id=task.request.id or "")
-    enqueue(follow)
+    if isinstance(follow, list):
+        enqueue_many(follow)
+    else:
+        enqueue(follow)
 
 
 def enqueue(follow):
@@ -62,14 +65,19 @@ def enqueue(follow):
     if follow is None:
         return
     task = {"launch": launch_stack, "poll": poll_stack, "suspend": suspend_stack,
-            "resume": resume_stack, "delete": delete_stack}[follow.kind]
-    args = (follow.stack_id, follow.seq) if follow.kind == "poll" else (follow.stack_id,)
+            "resume": resume_stack, "delete": delete_stack, "watch": watch_stacks}[follow.kind]
+    if follow.kind == "poll":
+        args = (follow.stack_id, follow.seq)
+    elif follow.kind == "watch":
+        args = (list(follow.stack_ids),)
+    else:
+        args = (follow.stack_id,)
     queue = conf.get_settings().task_queue
     transaction.on_commit(lambda: task.apply_async(args, countdown=follow.countdown or None, queue=queue))
 
 
 # Stacks per message when the sweeps send work in bulk.
-BATCH = 50
+BATCH = 100
 
 
 def enqueue_many(follow_ups):
@@ -98,6 +106,11 @@ def poll_stack(self, stack_id, seq):
     _run(self, "poll", operations.poll, stack_id, seq)
 
 
+@shared_task(name="hastexo_lab.watch_stacks", **TASK_OPTIONS)
+def watch_stacks(self, stack_ids):
+    _run(self, "watch", operations.watch_many, stack_ids)
+
+
 @shared_task(name="hastexo_lab.suspend_stack", **TASK_OPTIONS)
 def suspend_stack(self, stack_id):
     _run(self, "suspend", operations.suspend, stack_id)
@@ -123,6 +136,9 @@ def run_batch(self, kind, stack_ids):
     handed to its own task, which retries it with backoff."""
     operation, single = OPERATIONS[kind]
     queue = conf.get_settings().task_queue
+    if kind == "suspend":
+        enqueue_many(operations.suspend_many(stack_ids, task_id=self.request.id or ""))
+        return
     for stack_id in stack_ids:
         try:
             enqueue(operation(stack_id, task_id=self.request.id or ""))

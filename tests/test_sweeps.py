@@ -225,3 +225,12 @@ def test_beat_schedule_follows_the_settings(settings):
     assert schedule["hastexo_lab.suspender"]["schedule"] == 30.0
     assert schedule["hastexo_lab.reaper"]["schedule"] == 7200.0
     assert schedule["hastexo_lab.reconciler"]["options"]["queue"] == "hastexo_lab"
+
+
+def test_a_keepalive_after_the_claim_saves_the_stack_in_a_batch():
+    from hastexo_lab import operations
+    saved = make_stack(lc.SUSPEND_PENDING, previous_status=lc.RESUME_COMPLETE, suspend_by=ago(-100))
+    assert operations.suspend_many([saved.pk]) == []
+    saved.refresh_from_db()
+    assert saved.status == lc.RESUME_COMPLETE
+    assert saved.log.last().reason == "a keepalive arrived before the suspend started"

@@ -108,6 +108,13 @@ class Provider(ABC):
     def delete_stack(self, ref):
         """Start deleting; a stack that is already gone is not an error."""
 
+    def get_stacks(self, stack_ids):
+        """Many stacks by id, as {id: StackInfo} without outputs; a stack that
+        does not exist is missing from the result. Providers with a query by
+        id override this; the default lists all stacks once."""
+        wanted = set(stack_ids)
+        return {info.id: info for info in self.list_stacks() if info.id in wanted}
+
     @abstractmethod
     def list_stacks(self, prefix=""):
         """Our stacks (name starting with ``prefix``) as StackInfo, without outputs."""

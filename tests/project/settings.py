@@ -52,7 +52,8 @@ else:
 CELERY_BROKER_URL = os.environ.get("HASTEXO_LAB_TEST_BROKER", "memory://")
 # A message whose worker died is delivered again after visibility_timeout;
 # short here, and checked for every second, so the crash test is quick.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 5, "polling_interval": 0.01,
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("HASTEXO_LAB_TEST_VISIBILITY", "5")),
+                                   "polling_interval": 0.01,
                                    "unacked_restore_interval": 1, "unacked_restore_throttle": 1}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

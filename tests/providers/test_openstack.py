@@ -194,3 +194,13 @@ def test_concurrent_calls_share_one_session(cloud, provider):
         statuses = list(pool.map(one, range(30)))
     assert set(statuses) <= {"CREATE_IN_PROGRESS", "CREATE_COMPLETE"}
     assert cloud.request_counts()["create"] == 30
+
+
+def test_get_stacks_by_id_in_bulk(cloud, provider, monkeypatch):
+    template = "heat_template_version: 2016-10-14\n"
+    ids = [provider.create_stack(f"bulk-{i}", template).id for i in range(5)]
+    cloud.reset_counts()
+    found = provider.get_stacks(ids + ["00000000-0000-0000-0000-000000000000"])
+    assert set(found) == set(ids)
+    assert {info.name for info in found.values()} == {f"bulk-{i}" for i in range(5)}
+    assert cloud.request_counts() == {"list": 1}
