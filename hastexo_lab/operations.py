@@ -239,12 +239,18 @@ def suspend(stack_id, task_id=""):
             return _cancel_suspend(stack, task_id)
     elif stack.status != lc.SUSPEND_IN_PROGRESS:
         return None
+    return _ask_cloud(stack, "suspend", lc.SUSPEND_FAILED, task_id)
+
+
+def _ask_cloud(stack, action, failed_state, task_id):
+    """Ask the cloud to suspend or resume, then watch. A 409 means the cloud is
+    already on it (or done): the poll will see which."""
     try:
-        clouds.get_provider(stack.provider).suspend_stack(stack.provider_ref)
+        getattr(clouds.get_provider(stack.provider), f"{action}_stack")(stack.provider_ref)
     except StackConflict as err:
-        log.info("stack %s: suspend answered 409 (%s); watching its state", stack.name, err.message)
+        log.info("stack %s: %s answered 409 (%s); watching its state", stack.name, action, err.message)
     except StackNotFound:
-        lc.transition(stack, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_FAILED, "the stack no longer exists",
+        lc.transition(stack, stack.status, failed_state, "the stack no longer exists",
                       task_id=task_id, error_message=_("Your lab environment no longer exists."))
         return None
     return _poll_after(stack)
@@ -256,8 +262,8 @@ def suspend_many(stack_ids, task_id=""):
     One statement moves every stack whose deadline is still past from
     SUSPEND_PENDING to SUSPEND_IN_PROGRESS; then Heat is called for each.
     Stacks a keepalive saved in the meantime go back to running. Returns the
-    follow-ups: one poll per stack, and single suspend tasks to retry calls
-    that failed for now.
+    follow-ups: one watch of the whole batch, and single suspend tasks to
+    retry calls that failed for now.
     """
     deadline_passed = Q(suspend_by__lte=now()) | Q(suspend_by__isnull=True)
     won = lc.claim(Stack.objects.filter(pk__in=stack_ids).filter(deadline_passed), lc.SUSPEND_PENDING,
@@ -341,15 +347,7 @@ def resume(stack_id, task_id=""):
             return None
     elif stack.status != lc.RESUME_IN_PROGRESS:
         return None
-    try:
-        clouds.get_provider(stack.provider).resume_stack(stack.provider_ref)
-    except StackConflict as err:
-        log.info("stack %s: resume answered 409 (%s); watching its state", stack.name, err.message)
-    except StackNotFound:
-        lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_FAILED, "the stack no longer exists",
-                      task_id=task_id, error_message=_("Your lab environment no longer exists."))
-        return None
-    return _poll_after(stack)
+    return _ask_cloud(stack, "resume", lc.RESUME_FAILED, task_id)
 
 
 def delete(stack_id, task_id=""):

@@ -150,21 +150,28 @@ def _retry_failed(now, settings):
     follow = []
     retry = {lc.SUSPEND_FAILED: (lc.SUSPEND_PENDING, "suspend"), lc.DELETE_FAILED: (lc.DELETE_PENDING, "delete")}
     for stack in Stack.objects.filter(status__in=list(retry))[:BATCH_SIZE]:
-        if stack.attempts >= settings.failed_retries:
-            continue  # flagged: the admin lists it; an operator decides
-        pause = min(3600, settings.reconcile_after * 2 ** stack.attempts)
-        if (now - stack.status_changed_at).total_seconds() < pause:
-            continue
-        target, kind = retry[stack.status]
-        fields = {"attempts": stack.attempts + 1}
-        if target == lc.SUSPEND_PENDING:
-            # Still idle? Only then is a suspend wanted at all.
-            if stack.suspend_by and stack.suspend_by > now:
-                continue
-        if lc.transition(stack, stack.status, target, f"retrying after a failure (attempt {stack.attempts + 1})",
-                         **fields):
-            follow.append(FollowUp(kind, stack.pk))
+        try:
+            follow += _retry_one(stack, now, settings, retry)
+        except Exception:  # one bad stack never stops the sweep
+            log.exception("reconciler: could not retry stack %s", stack.name)
     return follow
+
+
+def _retry_one(stack, now, settings, retry):
+    """A FollowUp list for one failed stack: empty while it waits its pause,
+    is no longer idle (suspends), or has no tries left (flagged in the admin)."""
+    if stack.attempts >= settings.failed_retries:
+        return []
+    pause = min(3600, settings.reconcile_after * 2 ** stack.attempts)
+    if (now - stack.status_changed_at).total_seconds() < pause:
+        return []
+    target, kind = retry[stack.status]
+    if target == lc.SUSPEND_PENDING and stack.suspend_by and stack.suspend_by > now:
+        return []  # the learner is back: a suspend is not wanted any more
+    if lc.transition(stack, stack.status, target, f"retrying after a failure (attempt {stack.attempts + 1})",
+                     attempts=stack.attempts + 1):
+        return [FollowUp(kind, stack.pk)]
+    return []
 
 
 def failed_for_good():

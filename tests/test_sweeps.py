@@ -234,3 +234,20 @@ def test_a_keepalive_after_the_claim_saves_the_stack_in_a_batch():
     saved.refresh_from_db()
     assert saved.status == lc.RESUME_COMPLETE
     assert saved.log.last().reason == "a keepalive arrived before the suspend started"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_outage_loses_no_stack(monkeypatch, settings):
+    settings.XBLOCK_SETTINGS = {"hastexo_lab": {"reconcile_after": 60}}
+    stack = make_stack(lc.CREATE_COMPLETE, suspend_by=ago(5), provider="p")
+
+    def broker_down(follow_ups):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    monkeypatch.setattr(tasks, "enqueue_many", broker_down)
+    assert tasks.suspender() is None  # logged; the claim stands
+    stack.refresh_from_db()
+    assert stack.status == lc.SUSPEND_PENDING
+    monkeypatch.undo()
+    outbox = Outbox()
+    sweeps.reconcile(now=timezone.now() + timedelta(seconds=61), send=outbox)
+    assert [(f.kind, f.stack_id) for f in outbox] == [("suspend", stack.pk)]
