@@ -113,14 +113,13 @@ def end_to_end(idle, suspend_time):
     import json
     import subprocess
 
+    from django.db import connection
     from django.utils import timezone
 
     from hastexo_lab import lifecycle as lc
     from hastexo_lab import sweeps
     from hastexo_lab.models import Stack
     from hastexo_lab.providers import make_provider
-
-    from django.db import connection
     with connection.cursor() as cursor:
         # Not DELETE: 100,000 dead rows would slow every query that follows.
         cursor.execute("TRUNCATE hastexo_lab_stacklog, hastexo_lab_stack")
