@@ -78,6 +78,28 @@ def wait_for_gone(heat, ref, timeout=5.0):
     wait_until(gone, timeout, what=f"{ref} to be deleted")
 
 
+def start_command(*args, timeout=30, env=None):
+    """Run ``python -m hastexo_lab ARGS`` until it prints "Press Ctrl+C";
+    returns (process, banner lines). Fails with its output if it does not."""
+    import subprocess
+    import sys
+
+    env = dict(env if env is not None else os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "hastexo_lab", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Press Ctrl+C"):
+            return proc, lines
+    proc.kill()
+    raise AssertionError(f"{args[0]} did not start: " + "".join(lines) + proc.stderr.read())
+
+
 def sample_template():
     with open(SAMPLE_TEMPLATE, encoding="utf-8") as handle:
         return handle.read()

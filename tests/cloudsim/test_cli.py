@@ -1,38 +1,22 @@
 """`hastexo-lab cloudsim` as an operator runs it: a real process, driven by a plain heatclient script."""
 
-import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 from heatclient import client as heat_client
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from ..helpers import ROOT, sample_template, wait_until
+from ..helpers import ROOT, sample_template, start_command, wait_until
 
 
 def start(*args):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hastexo_lab", "cloudsim", *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )
-    lines = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("Press Ctrl+C"):
-            return proc, "".join(lines)
-    proc.kill()
-    raise AssertionError("cloudsim did not start: " + "".join(lines) + proc.stderr.read())
+    proc, lines = start_command("cloudsim", *args)
+    return proc, "".join(lines)
 
 
 def environment(banner):
