@@ -71,8 +71,7 @@ def bring_up(stack, **fields):
         tasks.enqueue(operations.request_resume(stack, "the learner is back"))
     elif stack.status == lc.SUSPEND_PENDING:
         keepalive(stack)
-        lc.transition(stack, lc.SUSPEND_PENDING, stack.previous_status if stack.previous_status in lc.UP
-                      else lc.RESUME_COMPLETE, "the learner is back before the suspend started")
+        operations.cancel_suspend(stack, "the learner is back before the suspend started")
     elif stack.status == lc.SUSPEND_IN_PROGRESS:
         Stack.objects.filter(pk=stack.pk).update(resume_requested=True)
     stack.refresh_from_db()
@@ -99,8 +98,7 @@ def suspend(stack, reason="suspend requested"):
 
 def delete(stack, reason="delete requested"):
     """Delete a stack from whatever state it is in (a reset, the reaper, operators)."""
-    if lc.transition(stack, tuple(s for s in lc.TRANSITIONS if lc.DELETE_PENDING in lc.TRANSITIONS[s]),
-                     lc.DELETE_PENDING, reason, attempts=0, poll_seq=F("poll_seq") + 1):
+    if lc.transition(stack, lc.DELETABLE, lc.DELETE_PENDING, reason, attempts=0, poll_seq=F("poll_seq") + 1):
         tasks.enqueue(operations.FollowUp("delete", stack.pk))
         return True
     return False
@@ -191,9 +189,7 @@ def keepalive_by_name(name, suspend_timeout, delete_age):
         return status_for(None)
     if stack.status == lc.SUSPEND_PENDING:
         keepalive(stack)
-        stack.refresh_from_db()
-        back = stack.previous_status if stack.previous_status in lc.UP else lc.RESUME_COMPLETE
-        lc.transition(stack, lc.SUSPEND_PENDING, back, "the learner is active: suspend cancelled")
+        operations.cancel_suspend(stack, "the learner is active: suspend cancelled")
     elif stack.status in (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED):
         tasks.enqueue(operations.request_resume(stack, "the learner is back"))
     elif stack.status == lc.SUSPEND_IN_PROGRESS:

@@ -48,14 +48,15 @@ ABSENT = frozenset({NEW, DELETE_COMPLETE, LAUNCH_ERROR, LAUNCH_TIMEOUT})
 # States from which a new launch may begin.
 RELAUNCHABLE = ABSENT | {CREATE_FAILED}
 
-_EVERYWHERE_BUT_DELETE = {
+# A delete may be asked for from anywhere but the delete states themselves
+# (a learner's reset, the reaper, operators).
+DELETABLE = frozenset({
     LAUNCH_PENDING, LAUNCH_ERROR, LAUNCH_TIMEOUT, CREATE_IN_PROGRESS, CREATE_COMPLETE, CREATE_FAILED,
     SUSPEND_PENDING, SUSPEND_IN_PROGRESS, SUSPEND_COMPLETE, SUSPEND_FAILED,
     RESUME_PENDING, RESUME_IN_PROGRESS, RESUME_COMPLETE, RESUME_FAILED,
-}
+})
 
-# from -> the states it may move to. A delete may be asked for from anywhere
-# but the delete states themselves (a learner's reset, the reaper).
+# from -> the states it may move to.
 TRANSITIONS = {
     NEW: {LAUNCH_PENDING},
     LAUNCH_PENDING: {LAUNCH_PENDING, CREATE_IN_PROGRESS, LAUNCH_ERROR},
@@ -77,7 +78,7 @@ TRANSITIONS = {
     DELETE_FAILED: {DELETE_PENDING},
     DELETE_COMPLETE: {LAUNCH_PENDING},
 }
-for _state in _EVERYWHERE_BUT_DELETE:
+for _state in DELETABLE:
     TRANSITIONS[_state] = TRANSITIONS[_state] | {DELETE_PENDING}
 
 STATES = tuple(sorted(set(TRANSITIONS) - {NEW}))

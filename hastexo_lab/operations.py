@@ -236,7 +236,7 @@ def suspend(stack_id, task_id=""):
         deadline_passed = Q(suspend_by__lte=now()) | Q(suspend_by__isnull=True)
         if not lc.transition(stack, lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS, "suspending", task_id=task_id,
                              where=deadline_passed, poll_seq=F("poll_seq") + 1):
-            return _cancel_suspend(stack, task_id)
+            return cancel_suspend(stack, task_id=task_id)
     elif stack.status != lc.SUSPEND_IN_PROGRESS:
         return None
     return _ask_cloud(stack, "suspend", lc.SUSPEND_FAILED, task_id)
@@ -270,7 +270,7 @@ def suspend_many(stack_ids, task_id=""):
                    lc.SUSPEND_IN_PROGRESS, "suspending", limit=len(stack_ids), task_id=task_id)
     Stack.objects.filter(pk__in=won).update(poll_seq=F("poll_seq") + 1)
     for stack in Stack.objects.filter(pk__in=set(stack_ids) - set(won), status=lc.SUSPEND_PENDING):
-        _cancel_suspend(stack, task_id)
+        cancel_suspend(stack, task_id=task_id)
     follow, watched = [], []
     for stack in Stack.objects.filter(pk__in=won):
         try:
@@ -328,12 +328,13 @@ def watch_many(stack_ids, task_id=""):
     return follow
 
 
-def _cancel_suspend(stack, task_id):
+def cancel_suspend(stack, reason="a keepalive arrived before the suspend started", task_id=""):
+    """A suspend was chosen but has not started, and the learner is active:
+    put the stack back in the running state it came from."""
     stack.refresh_from_db()
     if stack.status == lc.SUSPEND_PENDING:
         back = stack.previous_status if stack.previous_status in lc.UP else lc.RESUME_COMPLETE
-        lc.transition(stack, lc.SUSPEND_PENDING, back, "a keepalive arrived before the suspend started",
-                      task_id=task_id)
+        lc.transition(stack, lc.SUSPEND_PENDING, back, reason, task_id=task_id)
     return None
 
 

@@ -64,8 +64,7 @@ def enqueue(follow):
     """Send a FollowUp as a task message, once the current transaction commits."""
     if follow is None:
         return
-    task = {"launch": launch_stack, "poll": poll_stack, "suspend": suspend_stack,
-            "resume": resume_stack, "delete": delete_stack, "watch": watch_stacks}[follow.kind]
+    task = TASKS[follow.kind]
     if follow.kind == "poll":
         args = (follow.stack_id, follow.seq)
     elif follow.kind == "watch":
@@ -126,15 +125,19 @@ def delete_stack(self, stack_id):
     _run(self, "delete", operations.delete, stack_id)
 
 
-OPERATIONS = {"launch": (operations.launch, launch_stack), "suspend": (operations.suspend, suspend_stack),
-              "resume": (operations.resume, resume_stack), "delete": (operations.delete, delete_stack)}
+# FollowUp kind -> the task that does it.
+TASKS = {"launch": launch_stack, "poll": poll_stack, "watch": watch_stacks, "suspend": suspend_stack,
+         "resume": resume_stack, "delete": delete_stack}
+# The kinds a batch message can carry, and what each does for one stack.
+OPERATIONS = {"launch": operations.launch, "suspend": operations.suspend, "resume": operations.resume,
+              "delete": operations.delete}
 
 
 @shared_task(name="hastexo_lab.run_batch", **TASK_OPTIONS)
 def run_batch(self, kind, stack_ids):
     """One operation for many stacks; a stack whose cloud call fails is
     handed to its own task, which retries it with backoff."""
-    operation, single = OPERATIONS[kind]
+    operation, single = OPERATIONS[kind], TASKS[kind]
     queue = conf.get_settings().task_queue
     if kind == "suspend":
         enqueue_many(operations.suspend_many(stack_ids, task_id=self.request.id or ""))
