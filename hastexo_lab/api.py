@@ -67,25 +67,44 @@ def bring_up(stack, **fields):
         fields.update(provider="", provider_stack_id="", providers_tried=[], error_message="", attempts=0)
         if lc.transition(stack, stack.status, lc.LAUNCH_PENDING, "launch requested", **fields):
             tasks.enqueue(operations.FollowUp("launch", stack.pk))
-    elif stack.status in (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED, lc.RESUME_FAILED):
-        tasks.enqueue(operations.request_resume(stack, "the learner is back"))
-    elif stack.status == lc.SUSPEND_PENDING:
-        keepalive(stack)
-        operations.cancel_suspend(stack, "the learner is back before the suspend started")
-    elif stack.status == lc.SUSPEND_IN_PROGRESS:
-        Stack.objects.filter(pk=stack.pk).update(resume_requested=True)
+    else:
+        learner_is_back(stack, "the learner is back")
     stack.refresh_from_db()
     return stack
 
 
+def _activity(now, suspend_timeout, delete_age):
+    """The fields a keepalive writes: the moment, and the deadlines it moves."""
+    return {"last_activity": now, "suspend_by": now + timedelta(seconds=suspend_timeout),
+            "delete_by": now + timedelta(seconds=delete_age) if delete_age else None}
+
+
 def keepalive(stack):
     """Move the suspend deadline; one UPDATE, no log row."""
-    now = timezone.now()
-    Stack.objects.filter(pk=stack.pk).update(
-        last_activity=now,
-        suspend_by=now + timedelta(seconds=stack.suspend_timeout),
-        delete_by=(now + timedelta(seconds=stack.delete_age)) if stack.delete_age else None,
-    )
+    Stack.objects.filter(pk=stack.pk).update(**_activity(timezone.now(), stack.suspend_timeout, stack.delete_age))
+
+
+def learner_is_back(stack, reason):
+    """The learner is active (a keepalive, the page opened): whatever a suspend
+    is doing, the lab stays up, or comes back up as soon as it can.
+
+    One conditional UPDATE decides against a suspend running at the same
+    moment: on a stack the suspender chose, it moves the deadline (so the
+    suspend's re-check, just before its Heat call, fails) and asks for a
+    resume (in case that re-check passed already). Then a chosen suspend is
+    cancelled, and a finished or failed one is followed by a resume. Every
+    order of the two sides ends with the lab running or resuming.
+    """
+    fields = _activity(timezone.now(), stack.suspend_timeout, stack.delete_age)
+    suspending = Stack.objects.filter(pk=stack.pk, status__in=[lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS])
+    if suspending.update(resume_requested=True, **fields):
+        operations.cancel_suspend(stack, f"{reason}: suspend cancelled")
+    else:
+        Stack.objects.filter(pk=stack.pk, status__in=list(lc.UP)).update(**fields)
+    stack.refresh_from_db()
+    if stack.status in (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED, lc.RESUME_FAILED):
+        tasks.enqueue(operations.request_resume(stack, reason))
+        stack.refresh_from_db()
 
 
 def suspend(stack, reason="suspend requested"):
@@ -107,9 +126,9 @@ def delete(stack, reason="delete requested"):
 # -- what the learner sees -----------------------------------------------------
 
 # Phases the browser understands, in the order a launch goes through them.
-QUEUED, CREATING, RESUMING, WAITING, READY, SUSPENDING, SUSPENDED, DELETING, FAILED, ABSENT = (
+QUEUED, CREATING, RESUMING, WAITING, READY, SUSPENDING, SUSPENDED, DELETING, FAILED, ABSENT, LOST = (
     "queued", "creating", "resuming", "waiting", "ready", "suspending", "suspended", "deleting", "failed",
-    "absent")
+    "absent", "lost")
 
 _PHASES = {
     lc.LAUNCH_PENDING: QUEUED,
@@ -126,6 +145,8 @@ _PHASES = {
     lc.DELETE_PENDING: DELETING,
     lc.DELETE_IN_PROGRESS: DELETING,
     lc.DELETE_COMPLETE: ABSENT,
+    # The cloud lost it: the learner is offered a fresh lab.
+    lc.VANISHED: LOST,
 }
 
 _MESSAGES = {
@@ -139,6 +160,7 @@ _MESSAGES = {
     DELETING: _("Your lab environment is being removed."),
     ABSENT: _("Your lab environment does not exist yet."),
     FAILED: _("Your lab environment could not be started."),
+    LOST: _("Your lab environment no longer exists. You can start a fresh one."),
 }
 
 
@@ -148,6 +170,8 @@ def phase_of(stack):
     phase = _PHASES.get(stack.status, FAILED)
     if phase == READY and stack.reachable_at is None:
         return WAITING
+    if phase == SUSPENDING and stack.resume_requested:
+        return RESUMING  # the learner came back: the lab resumes once the suspend is done
     return phase
 
 
@@ -178,28 +202,28 @@ def keepalive_by_name(name, suspend_timeout, delete_age):
     recent = now - timedelta(seconds=KEEPALIVE_MIN_INTERVAL)
     updated = (Stack.objects.filter(name=name, status__in=list(lc.UP), reachable_at__isnull=False)
                .filter(Q(last_activity__lt=recent) | Q(last_activity__isnull=True))
-               .update(last_activity=now, suspend_timeout=suspend_timeout,
-                       suspend_by=now + timedelta(seconds=suspend_timeout),
-                       delete_age=delete_age,
-                       delete_by=now + timedelta(seconds=delete_age) if delete_age else None))
+               .update(suspend_timeout=suspend_timeout, delete_age=delete_age,
+                       **_activity(now, suspend_timeout, delete_age)))
     if updated:
         return {"phase": READY, "message": str(_MESSAGES[READY]), "status": lc.CREATE_COMPLETE}
     stack = Stack.objects.filter(name=name).first()
     if stack is None:
         return status_for(None)
-    if stack.status == lc.SUSPEND_PENDING:
-        keepalive(stack)
-        operations.cancel_suspend(stack, "the learner is active: suspend cancelled")
-    elif stack.status in (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED):
-        tasks.enqueue(operations.request_resume(stack, "the learner is back"))
-    elif stack.status == lc.SUSPEND_IN_PROGRESS:
-        Stack.objects.filter(pk=stack.pk).update(resume_requested=True)
-        stack.refresh_from_db()
-        reply = status_for(stack)
-        reply.update(phase=RESUMING, message=str(_MESSAGES[RESUMING]))
-        return reply
-    stack.refresh_from_db()
+    learner_is_back(stack, "the learner is active")
     return status_for(stack)
+
+
+# After the learner's page went away, a running lab is suspended this soon
+# at the latest: time for a reload, or the next unit, to say it is still used.
+LEAVE_GRACE = 30
+
+
+def leave(name):
+    """The learner's page went away: bring the suspend deadline of their
+    running lab forward. One UPDATE; never moves a deadline later, and never
+    launches, resumes or keeps a lab alive."""
+    soon = timezone.now() + timedelta(seconds=LEAVE_GRACE)
+    Stack.objects.filter(name=name, status__in=list(lc.UP), suspend_by__gt=soon).update(suspend_by=soon)
 
 
 def find(name):

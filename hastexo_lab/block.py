@@ -1,6 +1,7 @@
 """The lab XBlock: fields, views and handlers. Thin by design: handlers parse
 and check input, call ``api``, and shape the reply."""
 
+import json
 import logging
 
 from django.utils.translation import gettext_noop
@@ -170,10 +171,22 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
 
     @XBlock.handler
     def leave(self, request, suffix=""):
-        """The page is going away (a beacon): the suspend countdown starts now."""
+        """The page is going away: the lab may be suspended sooner. Never
+        launches, resumes or keeps a lab alive, so a forged request (an image
+        in a forum post, another site's form) can at most do that much, and
+        only a POST of the page's own JSON body is taken."""
         from webob import Response
-        options = self._lab_options()
-        api.keepalive_by_name(self.stack_name, options["suspend_timeout"], options["delete_age"])
+        if request.method != "POST":
+            return Response(status=405, headerlist=[("Allow", "POST")], content_type="text/plain",
+                            charset="utf-8", body=b"leave takes a POST")
+        try:
+            body = json.loads(request.body) if request.content_type == "application/json" else None
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or body.get("leaving") is not True:
+            return Response(status=400, content_type="text/plain", charset="utf-8",
+                            body=b'leave takes the JSON body {"leaving": true}')
+        api.leave(self.stack_name)
         return Response(status=204)
 
     @XBlock.json_handler

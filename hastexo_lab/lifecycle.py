@@ -35,6 +35,9 @@ DELETE_PENDING = "DELETE_PENDING"
 DELETE_IN_PROGRESS = "DELETE_IN_PROGRESS"
 DELETE_COMPLETE = "DELETE_COMPLETE"
 DELETE_FAILED = "DELETE_FAILED"
+# The row says the lab exists, the cloud says it does not (an operator
+# deleted it, the cloud lost it): only the learner's go-ahead builds a new one.
+VANISHED = "VANISHED"
 
 # The lab is running and usable.
 UP = frozenset({CREATE_COMPLETE, RESUME_COMPLETE})
@@ -44,16 +47,22 @@ PENDING = frozenset({LAUNCH_PENDING, SUSPEND_PENDING, RESUME_PENDING, DELETE_PEN
 IN_PROGRESS = frozenset({CREATE_IN_PROGRESS, SUSPEND_IN_PROGRESS, RESUME_IN_PROGRESS, DELETE_IN_PROGRESS})
 FAILED = frozenset({CREATE_FAILED, SUSPEND_FAILED, RESUME_FAILED, DELETE_FAILED, LAUNCH_ERROR, LAUNCH_TIMEOUT})
 # No stack exists (or none that counts) at any provider.
-ABSENT = frozenset({NEW, DELETE_COMPLETE, LAUNCH_ERROR, LAUNCH_TIMEOUT})
-# States from which a new launch may begin.
-RELAUNCHABLE = ABSENT | {CREATE_FAILED}
+ABSENT = frozenset({NEW, DELETE_COMPLETE, LAUNCH_ERROR, LAUNCH_TIMEOUT, VANISHED})
+# States from which a new launch may begin on its own (a vanished lab waits
+# for the learner to ask for a fresh one).
+RELAUNCHABLE = (ABSENT - {VANISHED}) | {CREATE_FAILED}
+# States in which the row says a stack exists at the cloud and nothing is
+# under way; the reconciler checks these against the cloud's list.
+EXPECTED_AT_CLOUD = frozenset({CREATE_COMPLETE, RESUME_COMPLETE, SUSPEND_COMPLETE, SUSPEND_FAILED, RESUME_FAILED})
+# States in which we may learn that the cloud has lost the stack.
+MAY_VANISH = EXPECTED_AT_CLOUD | {SUSPEND_IN_PROGRESS, RESUME_PENDING, RESUME_IN_PROGRESS}
 
 # A delete may be asked for from anywhere but the delete states themselves
 # (a learner's reset, the reaper, operators).
 DELETABLE = frozenset({
     LAUNCH_PENDING, LAUNCH_ERROR, LAUNCH_TIMEOUT, CREATE_IN_PROGRESS, CREATE_COMPLETE, CREATE_FAILED,
     SUSPEND_PENDING, SUSPEND_IN_PROGRESS, SUSPEND_COMPLETE, SUSPEND_FAILED,
-    RESUME_PENDING, RESUME_IN_PROGRESS, RESUME_COMPLETE, RESUME_FAILED,
+    RESUME_PENDING, RESUME_IN_PROGRESS, RESUME_COMPLETE, RESUME_FAILED, VANISHED,
 })
 
 # from -> the states it may move to.
@@ -73,6 +82,7 @@ TRANSITIONS = {
     RESUME_PENDING: {RESUME_IN_PROGRESS, RESUME_COMPLETE, RESUME_FAILED},
     RESUME_IN_PROGRESS: {RESUME_COMPLETE, RESUME_FAILED},
     RESUME_FAILED: {RESUME_PENDING},
+    VANISHED: {LAUNCH_PENDING},
     DELETE_PENDING: {DELETE_IN_PROGRESS, DELETE_COMPLETE, DELETE_FAILED},
     DELETE_IN_PROGRESS: {DELETE_COMPLETE, DELETE_FAILED},
     DELETE_FAILED: {DELETE_PENDING},
@@ -80,6 +90,8 @@ TRANSITIONS = {
 }
 for _state in DELETABLE:
     TRANSITIONS[_state] = TRANSITIONS[_state] | {DELETE_PENDING}
+for _state in MAY_VANISH:
+    TRANSITIONS[_state] = TRANSITIONS[_state] | {VANISHED}
 
 STATES = tuple(sorted(set(TRANSITIONS) - {NEW}))
 

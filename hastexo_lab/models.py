@@ -71,6 +71,10 @@ class Stack(models.Model):
     # The task that claimed the current launch; only it (retried or
     # redelivered) may call create for a stack that has no provider id yet.
     launch_task_id = models.CharField(max_length=64, blank=True, editable=False)
+    # Set while that task's create request is on its way to the cloud: until
+    # then a redelivered copy of the task does not create again, and a delete
+    # does not take "not found" for "gone", since the create may still land.
+    create_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(_("attempts at the current operation"), default=0)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

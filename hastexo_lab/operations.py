@@ -101,42 +101,121 @@ def _running_fields(stack):
 
 # -- launch ---------------------------------------------------------------------
 
+class LaunchBusy(Exception):
+    """Another copy of this launch message is still in its create call: try
+    again in ``retry_in`` seconds, when that call has answered or can no
+    longer land."""
+
+    def __init__(self, retry_in):
+        super().__init__(f"another copy's create call may still land; retrying in {retry_in:.1f} s")
+        self.retry_in = retry_in
+
+
 def launch(stack_id, task_id=""):
     """Place a LAUNCH_PENDING stack at a provider with capacity and create it there.
 
-    The stack moves to CREATE_IN_PROGRESS, recording this task's id, before
-    the create call, so a duplicate launch message finds it taken and stops.
-    Only the same task run again (a retry, or redelivery after its worker
-    died) calls create for a stack that has no provider id yet; if its first
-    call got through, Heat answers 409 and the stack is adopted.
+    The stack moves to CREATE_IN_PROGRESS, recording this task's id and a
+    lease on the create call, before the call, so a duplicate launch message
+    finds it taken and stops. Only the same task run again (a retry, or a
+    redelivery) calls create for a stack that has no provider id yet, and
+    only once the lease has ended: a redelivered copy that arrives while the
+    first copy's create may still land waits (:class:`LaunchBusy`); one that
+    arrives after the first copy died creates, and a 409 (the dead copy's
+    create got through) is adopted.
     """
     stack = _load(stack_id)
     if stack is None:
         return None
     rerun = (stack.status == lc.CREATE_IN_PROGRESS and not stack.provider_stack_id
              and task_id and stack.launch_task_id == task_id)
-    if not rerun:
+    if rerun:
+        if not _take_lease(stack, task_id):
+            return None
+    else:
         if stack.status != lc.LAUNCH_PENDING:
             return None
         if not _place(stack, task_id):
             return None
     candidate = _candidate(stack, stack.provider)
     provider = clouds.get_provider(stack.provider)
+    info = None
     try:
-        info = provider.create_stack(
-            stack.name, candidate.get("template", ""), environment=candidate.get("environment") or None,
-            parameters=stack.parameters, timeout_mins=math.ceil(stack.launch_timeout / 60))
-    except StackConflict:
-        info = _adopt(provider, stack)
+        try:
+            info = provider.create_stack(
+                stack.name, candidate.get("template", ""), environment=candidate.get("environment") or None,
+                parameters=stack.parameters, timeout_mins=math.ceil(stack.launch_timeout / 60))
+        except StackConflict:
+            info = _adopt(provider, stack)
     except PermanentProviderError as err:
+        _end_lease(stack, task_id, None)
         reason = f"{stack.provider} refused to create the stack: {err.message}"
         if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_FAILED, reason, task_id=task_id):
             return _fail_over(stack, reason, task_id, from_states=(lc.CREATE_FAILED,))
         return None
-    Stack.objects.filter(pk=stack.pk, status=lc.CREATE_IN_PROGRESS, provider_stack_id="").update(
-        provider_stack_id=info.id or "")
-    stack.refresh_from_db()
+    finally:
+        if info is None:
+            _end_lease(stack, task_id, None)
+    if not _end_lease(stack, task_id, info):
+        return None
     return _poll_after(stack)
+
+
+# The states in which a row still wants to know what a create made.
+_WAITING_FOR_CREATE = (lc.CREATE_IN_PROGRESS, lc.DELETE_PENDING, lc.DELETE_IN_PROGRESS)
+
+
+def _create_may_land(stack):
+    """A create call for this stack is on its way and may still make it."""
+    return stack.create_lease_until is not None and stack.create_lease_until > now()
+
+
+def _lease_fields(provider_name):
+    """A create lease: until when the create call about to be made may land."""
+    seconds = clouds.get_provider(provider_name).request_timeout
+    return {"create_lease_until": now() + timedelta(seconds=seconds)}
+
+
+def _take_lease(stack, task_id):
+    """A rerun of the launch task may create only when no other copy's create
+    call can still land; raises LaunchBusy while one can."""
+    lease = Stack.objects.filter(pk=stack.pk, status=lc.CREATE_IN_PROGRESS, provider_stack_id="",
+                                 launch_task_id=task_id)
+    free = Q(create_lease_until__isnull=True) | Q(create_lease_until__lte=now())
+    if lease.filter(free).update(**_lease_fields(stack.provider)):
+        stack.refresh_from_db()
+        return True
+    held = lease.values_list("create_lease_until", flat=True).first()
+    if held is None:
+        return False  # the stack moved on (created, deleted): nothing to do
+    raise LaunchBusy(max(0.5, (held - now()).total_seconds()))
+
+
+def _end_lease(stack, task_id, info):
+    """The create call has answered (``info``, or None if it failed): record
+    the stack's id and end the lease, whatever happened to the row meanwhile.
+
+    Returns True if the row is still this launch's and waits for the stack.
+    If the row was deleted (or relaunched) while the create ran, the stack
+    just made is deleted: by the delete already watching the row, which now
+    knows its id, or else here.
+    """
+    mine = Stack.objects.filter(pk=stack.pk, launch_task_id=task_id or "")
+    made = (info.id or "") if info is not None else ""
+    if made:
+        mine.filter(provider_stack_id="", status__in=_WAITING_FOR_CREATE).update(provider_stack_id=made)
+    mine.update(create_lease_until=None)
+    if info is None:
+        return False
+    row = Stack.objects.filter(pk=stack.pk).values("status", "provider_stack_id", "launch_task_id").first()
+    if row and row["launch_task_id"] == (task_id or "") and row["status"] == lc.CREATE_IN_PROGRESS:
+        stack.refresh_from_db()
+        return True
+    deleting = (row and row["launch_task_id"] == (task_id or "") and row["provider_stack_id"] == made
+                and row["status"] in (lc.DELETE_PENDING, lc.DELETE_IN_PROGRESS))
+    if made and not deleting:
+        log.warning("stack %s: deleted while its create ran; deleting what the create made", stack.name)
+        _best_effort_delete(stack.provider, f"{stack.name}/{made}")
+    return False
 
 
 def _place(stack, task_id):
@@ -158,7 +237,7 @@ def _place(stack, task_id):
     return lc.transition(stack, lc.LAUNCH_PENDING, lc.CREATE_IN_PROGRESS, f"creating at {stack.provider}",
                          task_id=task_id, launch_task_id=task_id or "", provider_stack_id="",
                          poll_seq=F("poll_seq") + 1, template=candidate.get("template", ""),
-                         environment=candidate.get("environment") or "")
+                         environment=candidate.get("environment") or "", **_lease_fields(stack.provider))
 
 
 def _adopt(provider, stack):
@@ -233,13 +312,24 @@ def suspend(stack_id, task_id=""):
     if stack is None:
         return None
     if stack.status == lc.SUSPEND_PENDING:
-        deadline_passed = Q(suspend_by__lte=now()) | Q(suspend_by__isnull=True)
-        if not lc.transition(stack, lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS, "suspending", task_id=task_id,
-                             where=deadline_passed, poll_seq=F("poll_seq") + 1):
-            return cancel_suspend(stack, task_id=task_id)
+        if not _start_suspend(stack, task_id):
+            return None
     elif stack.status != lc.SUSPEND_IN_PROGRESS:
         return None
     return _ask_cloud(stack, "suspend", lc.SUSPEND_FAILED, task_id)
+
+
+def _start_suspend(stack, task_id):
+    """SUSPEND_PENDING -> SUSPEND_IN_PROGRESS if the deadline has still passed:
+    the last look at the learner's activity, made right before the Heat call.
+    A keepalive that commits after it asks for a resume instead
+    (``api.learner_is_back``)."""
+    deadline_passed = Q(suspend_by__lte=now()) | Q(suspend_by__isnull=True)
+    if lc.transition(stack, lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS, "suspending", task_id=task_id,
+                     where=deadline_passed, poll_seq=F("poll_seq") + 1):
+        return True
+    cancel_suspend(stack, task_id=task_id)
+    return False
 
 
 def _ask_cloud(stack, action, failed_state, task_id):
@@ -250,36 +340,37 @@ def _ask_cloud(stack, action, failed_state, task_id):
     except StackConflict as err:
         log.info("stack %s: %s answered 409 (%s); watching its state", stack.name, action, err.message)
     except StackNotFound:
-        lc.transition(stack, stack.status, failed_state, "the stack no longer exists",
-                      task_id=task_id, error_message=_("Your lab environment no longer exists."))
+        vanished(stack, task_id=task_id)
         return None
     return _poll_after(stack)
 
 
-def suspend_many(stack_ids, task_id=""):
-    """Suspend many claimed stacks at once (what the suspender sends).
+def vanished(stack, reason="the cloud no longer has the stack", task_id="", where=None):
+    """The row says the lab exists, the cloud says it does not: mark it so the
+    learner is offered a fresh lab, and free its slot."""
+    return lc.transition(stack, lc.MAY_VANISH, lc.VANISHED, reason, task_id=task_id, where=where,
+                         ip="", private_key_encrypted="", password_encrypted="", resume_requested=False)
 
-    One statement moves every stack whose deadline is still past from
-    SUSPEND_PENDING to SUSPEND_IN_PROGRESS; then Heat is called for each.
-    Stacks a keepalive saved in the meantime go back to running. Returns the
-    follow-ups: one watch of the whole batch, and single suspend tasks to
-    retry calls that failed for now.
+
+def suspend_many(stack_ids, task_id=""):
+    """Suspend many claimed stacks (what the suspender sends).
+
+    Each stack's deadline is checked again right before its own Heat call,
+    not once for the whole batch, so a keepalive sent while the batch works
+    through the stacks before it still saves it. Returns the follow-ups: one
+    watch of the whole batch, and single suspend tasks to retry calls that
+    failed for now.
     """
-    deadline_passed = Q(suspend_by__lte=now()) | Q(suspend_by__isnull=True)
-    won = lc.claim(Stack.objects.filter(pk__in=stack_ids).filter(deadline_passed), lc.SUSPEND_PENDING,
-                   lc.SUSPEND_IN_PROGRESS, "suspending", limit=len(stack_ids), task_id=task_id)
-    Stack.objects.filter(pk__in=won).update(poll_seq=F("poll_seq") + 1)
-    for stack in Stack.objects.filter(pk__in=set(stack_ids) - set(won), status=lc.SUSPEND_PENDING):
-        cancel_suspend(stack, task_id=task_id)
     follow, watched = [], []
-    for stack in Stack.objects.filter(pk__in=won):
+    for stack in Stack.objects.filter(pk__in=stack_ids, status=lc.SUSPEND_PENDING).order_by("suspend_by"):
+        if not _start_suspend(stack, task_id):
+            continue
         try:
             clouds.get_provider(stack.provider).suspend_stack(stack.provider_ref)
         except StackConflict:
             pass  # already suspending or suspended: the poll will see
         except StackNotFound:
-            lc.transition(stack, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_FAILED, "the stack no longer exists",
-                          task_id=task_id, error_message=_("Your lab environment no longer exists."))
+            vanished(stack, task_id=task_id)
             continue
         except ProviderError as err:
             log.warning("stack %s: suspend failed for now (%s); retrying it on its own", stack.name, err)
@@ -301,7 +392,9 @@ def watch_many(stack_ids, task_id=""):
     follow, remaining, oldest = [], [], 0.0
     by_provider = {}
     for stack in stacks:
-        if stack.status == lc.CREATE_IN_PROGRESS:
+        if stack.status == lc.CREATE_IN_PROGRESS or not stack.provider_stack_id:
+            # A create needs its outputs; a stack known only by name cannot
+            # be looked up by id (and its create may still land).
             follow.append(_poll_after(stack))
         else:
             by_provider.setdefault(stack.provider, []).append(stack)
@@ -334,7 +427,8 @@ def cancel_suspend(stack, reason="a keepalive arrived before the suspend started
     stack.refresh_from_db()
     if stack.status == lc.SUSPEND_PENDING:
         back = stack.previous_status if stack.previous_status in lc.UP else lc.RESUME_COMPLETE
-        lc.transition(stack, lc.SUSPEND_PENDING, back, reason, task_id=task_id)
+        # Running again: nothing to resume from.
+        lc.transition(stack, lc.SUSPEND_PENDING, back, reason, task_id=task_id, resume_requested=False)
     return None
 
 
@@ -471,7 +565,10 @@ def _watch_suspend(stack, info, task_id):
             if stack.resume_requested:
                 return request_resume(stack, "the learner came back during the suspend", task_id)
         return None
-    if info.failed or info.gone:
+    if info.gone:
+        vanished(stack, task_id=task_id)
+        return None
+    if info.failed:
         lc.transition(stack, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_FAILED,
                       f"{info.status}: {info.reason}".rstrip(": "), task_id=task_id)
         return None
@@ -487,7 +584,10 @@ def _watch_resume(stack, info, task_id):
                          **_running_fields(stack)):
             return _probe(stack, 0)
         return None
-    if info.failed or info.gone:
+    if info.gone:
+        vanished(stack, task_id=task_id)
+        return None
+    if info.failed:
         lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_FAILED,
                       f"{info.status}: {info.reason}".rstrip(": "), task_id=task_id,
                       error_message=_("Your lab environment could not be resumed."))
@@ -498,6 +598,8 @@ def _watch_resume(stack, info, task_id):
 
 
 def _watch_delete(stack, info, task_id):
+    if info.status == GONE and _create_may_land(stack):
+        return _KEEP_POLLING  # not found yet; the create on its way may still make it
     if info.status == GONE:
         lc.transition(stack, lc.DELETE_IN_PROGRESS, lc.DELETE_COMPLETE, "deleted", task_id=task_id,
                       ip="", private_key_encrypted="", password_encrypted="", provider_stack_id="",

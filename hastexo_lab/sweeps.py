@@ -9,7 +9,7 @@ or broker hiccup fails this tick, not the next.
 import logging
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from . import clouds, conf
@@ -140,10 +140,43 @@ def reconcile(now=None, send=None):
         if Stack.objects.filter(pk=stack.pk, poll_seq=stack.poll_seq).update(poll_seq=seq, polled_at=now):
             follow.append(FollowUp("poll", stack.pk, seq=seq))
     follow += _retry_failed(now, settings)
+    _find_vanished(now)
     if follow:
         log.info("reconciler: %d stacks put back on track", len(follow))
         send(follow)
     return follow
+
+
+def _find_vanished(now):
+    """Rows that say their stack exists, checked against the cloud, the ones
+    looked at longest ago first; those the cloud no longer has are marked
+    VANISHED, so their learners are offered a fresh lab. Returns their ids."""
+    from .operations import vanished
+
+    lost = []
+    # (A lab still being probed has a poll chain of its own, which the
+    # reconciler restarts when it goes quiet: its polled_at is left alone.)
+    expected = (Stack.objects.filter(status__in=list(lc.EXPECTED_AT_CLOUD)).exclude(provider_stack_id="")
+                .exclude(status__in=list(lc.UP), reachable_at__isnull=True))
+    for provider_name in expected.values_list("provider", flat=True).distinct():
+        rows = list(expected.filter(provider=provider_name)
+                    .order_by(F("polled_at").asc(nulls_first=True), "pk")[:BATCH_SIZE])
+        try:
+            found = clouds.get_provider(provider_name).get_stacks([s.provider_stack_id for s in rows])
+        except Exception as exc:  # one unreachable cloud never stops the sweep
+            log.warning("reconciler: cannot list stacks at %s: %s", provider_name, exc)
+            continue
+        for stack in rows:
+            info = found.get(stack.provider_stack_id)
+            if info is not None and info.action != "DELETE":
+                continue
+            reason = f"{provider_name} no longer has the stack" + (f" ({info.status})" if info else "")
+            if vanished(stack, reason, where=Q(provider_stack_id=stack.provider_stack_id)):
+                lost.append(stack.pk)
+        Stack.objects.filter(pk__in=[s.pk for s in rows]).exclude(pk__in=lost).update(polled_at=now)
+    if lost:
+        log.warning("reconciler: %d stacks vanished at their cloud", len(lost))
+    return lost
 
 
 def _retry_failed(now, settings):

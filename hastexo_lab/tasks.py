@@ -45,6 +45,10 @@ def _retry_countdown(retries):
 def _run(task, kind, operation, stack_id, *args):
     try:
         follow = operation(stack_id, *args, task_id=task.request.id or "")
+    except operations.LaunchBusy as busy:
+        # Not a failure: another copy of this message is still creating.
+        log.info("%s of stack %s: %s", kind, stack_id, busy)
+        raise task.retry(countdown=busy.retry_in, exc=busy)
     except TransientProviderError as err:
         retries = task.request.retries
         if retries < conf.get_settings().task_retries:
@@ -147,7 +151,11 @@ def run_batch(self, kind, stack_ids):
             enqueue(operation(stack_id, task_id=self.request.id or ""))
         except Exception as err:  # one bad stack never stops the batch
             log.warning("%s of stack %s in a batch failed (%s); retrying it on its own", kind, stack_id, err)
-            single.apply_async((stack_id,), countdown=_retry_countdown(0), queue=queue)
+            countdown = err.retry_in if isinstance(err, operations.LaunchBusy) else _retry_countdown(0)
+            # A launch this batch claimed may be created again only by a task
+            # of the id that claimed it.
+            same_id = self.request.id if kind == "launch" else None
+            single.apply_async((stack_id,), countdown=countdown, queue=queue, task_id=same_id)
 
 
 # -- periodic sweeps (Celery beat) -----------------------------------------------

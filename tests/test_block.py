@@ -139,15 +139,73 @@ def test_keepalive_cancels_a_chosen_suspend_and_resumes_a_suspended_lab(client, 
     assert cloud.request_counts()["suspend"] == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_leave_beacon_records_the_moment(client, workbench, workbench_settings, worker):
+def _stack_in(client, status, **fields):
+    """The learner's stack, put in ``status`` (no worker needed)."""
+    from django.utils import timezone
     call(client, SSH, "status", {"launch": True})
-    stack = Stack.objects.get()
-    wait_status(stack, lc.CREATE_COMPLETE)
-    before = stack.last_activity
-    import time
-    time.sleep(5.1)  # keepalives closer together than 5 s are not written
+    now = timezone.now()
+    values = dict(status=status, provider="default", provider_stack_id="some-id", reachable_at=now,
+                  last_activity=now, suspend_by=now + timezone.timedelta(seconds=120))
+    values.update(fields)
+    Stack.objects.update(**values)
+    return Stack.objects.get()
+
+
+def leave(client, **kwargs):
     url = f"/handler/{usage_id(client, SSH)}/leave/?student=alice"
-    assert client.post(url, {"csrfmiddlewaretoken": "x"}).status_code == 204
+    kwargs.setdefault("data", json.dumps({"leaving": True}))
+    kwargs.setdefault("content_type", "application/json")
+    return client.post(url, **kwargs)
+
+
+def test_leaving_brings_the_suspend_forward_and_never_later(lab):
+    from django.utils import timezone
+    stack = _stack_in(lab, lc.CREATE_COMPLETE)
+    assert leave(lab).status_code == 204
     stack.refresh_from_db()
-    assert stack.last_activity > before
+    assert (stack.suspend_by - timezone.now()).total_seconds() <= 30
+    soon = stack.suspend_by
+    assert leave(lab).status_code == 204
+    stack.refresh_from_db()
+    assert stack.suspend_by == soon
+    assert stack.status == lc.CREATE_COMPLETE
+
+
+@pytest.mark.parametrize("status", [lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED, lc.SUSPEND_PENDING,
+                                    lc.SUSPEND_IN_PROGRESS, lc.DELETE_COMPLETE])
+def test_leaving_never_resumes_launches_or_keeps_alive(lab, status):
+    from django.utils import timezone
+    stack = _stack_in(lab, status, suspend_by=timezone.now())
+    logged = stack.log.count()
+    assert leave(lab).status_code == 204
+    after = Stack.objects.get()
+    assert (after.status, after.suspend_by, after.resume_requested) == (status, stack.suspend_by, False)
+    assert after.log.count() == logged
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"data": {"csrfmiddlewaretoken": "x"}, "content_type": "application/x-www-form-urlencoded"},
+    {"data": "", "content_type": "text/plain"},
+    {"data": json.dumps({"leaving": True}), "content_type": "text/plain"},
+    {"data": "[true]"},
+    {"data": "{not json"},
+])
+def test_leave_takes_only_the_pages_own_body(lab, kwargs):
+    stack = _stack_in(lab, lc.CREATE_COMPLETE)
+    response = leave(lab, **kwargs)
+    assert response.status_code == 400 and "leaving" in response.content.decode()
+    assert Stack.objects.get().suspend_by == stack.suspend_by
+
+
+@pytest.mark.parametrize("handler", ["status", "keepalive", "leave", "reset", "set_port",
+                                     "submit_studio_edits"])
+@pytest.mark.parametrize("status", [lc.CREATE_COMPLETE, lc.SUSPEND_COMPLETE])
+def test_no_handler_changes_state_on_a_get(lab, handler, status):
+    """An <img src=".../handler"> in course or forum HTML must do nothing."""
+    from django.utils import timezone
+    stack = _stack_in(lab, status, last_activity=timezone.now() - timezone.timedelta(seconds=60))
+    response = lab.get(f"/handler/{usage_id(lab, SSH)}/{handler}/?student=alice")
+    assert response.status_code == 405
+    after = Stack.objects.get()
+    assert (after.status, after.suspend_by, after.last_activity, after.resume_requested) == (
+        stack.status, stack.suspend_by, stack.last_activity, stack.resume_requested)

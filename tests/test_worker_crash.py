@@ -28,11 +28,18 @@ pytestmark = [
 ]
 
 
+def lab_settings(cloud):
+    # Short request timeouts: a create that has not answered within them
+    # cannot land any more, so the redelivered launch may create again.
+    provider = dict(cloud.provider_config(), connect_timeout=1, read_timeout=4)
+    return dict(FAST_LAB, providers={"cloud-a": provider})
+
+
 def start_worker_process(cloud, name):
     env = dict(os.environ,
                DJANGO_SETTINGS_MODULE="tests.project.settings",
                HASTEXO_LAB_TEST_DB_NAME=connection.settings_dict["NAME"],
-               HASTEXO_LAB_TEST_SETTINGS=json.dumps(dict(FAST_LAB, providers={"cloud-a": cloud.provider_config()})))
+               HASTEXO_LAB_TEST_SETTINGS=json.dumps(lab_settings(cloud)))
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "hastexo_lab.celery:app", "worker", "-Q", "hastexo_lab",
          "-P", "solo", "-n", f"{name}@%h", "--without-heartbeat", "--without-mingle", "--without-gossip",
@@ -41,7 +48,7 @@ def start_worker_process(cloud, name):
 
 
 def test_worker_killed_during_create(celery_app, cloud, settings):
-    settings.XBLOCK_SETTINGS = {"hastexo_lab": dict(FAST_LAB, providers={"cloud-a": cloud.provider_config()})}
+    settings.XBLOCK_SETTINGS = {"hastexo_lab": lab_settings(cloud)}
     cloud.faults.add("create", "slow", delay=2.0)
     first = start_worker_process(cloud, "first")
     second = None

@@ -83,6 +83,9 @@ class Provider(ABC):
     """A cloud that runs lab stacks. ``ref`` is a stack name, or ``name/id``."""
 
     type_name = ""
+    # The longest one call of ours to the cloud can take, in seconds: how long
+    # a create that has not answered may still land.
+    request_timeout = 150.0
 
     def __init__(self, name):
         self.name = name

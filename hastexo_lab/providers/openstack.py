@@ -93,6 +93,12 @@ class OpenStackProvider(Provider):
         self._heat = None
 
     @property
+    def request_timeout(self):
+        # A call may first fetch a token: two requests, each bounded by the
+        # connect and read timeouts.
+        return 2 * (self.config.connect_timeout + self.config.read_timeout)
+
+    @property
     def heat(self):
         if self._heat is None:
             cfg = self.config

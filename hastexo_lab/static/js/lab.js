@@ -8,6 +8,8 @@ function HastexoLabBlock(runtime, element, config) {
   var t = (typeof window.gettext === "function") ? window.gettext : function (s) { return s; };
   var timeouts = config.timeouts;
   var BUSY = ["queued", "creating", "resuming", "waiting", "suspending", "deleting", "absent"];
+  // Phases that wait for the learner: nothing to poll for.
+  var FINAL = ["failed", "lost"];
   var MAX_FAILURES = 5;
   var urls = {};
   ["status", "keepalive", "leave", "reset", "set_port"].forEach(function (name) {
@@ -66,6 +68,11 @@ function HastexoLabBlock(runtime, element, config) {
       if (reply.phase === "failed") {
         stopPolling();
         showError(reply.message, true);
+      } else if (reply.phase === "lost") {
+        // The cloud no longer has the lab: offer a fresh one, as a reset does.
+        stopPolling();
+        showError(reply.message, false);
+        show(".hastexo-lab-fresh", true);
       }
     }
   }
@@ -82,6 +89,7 @@ function HastexoLabBlock(runtime, element, config) {
   function showError(message, withRetry) {
     $(".hastexo-lab-error-message").textContent = message;
     show(".hastexo-lab-retry", withRetry);
+    show(".hastexo-lab-fresh", false);
     show(".hastexo-lab-error", true);
     lab.setAttribute("data-error", "true");
   }
@@ -115,8 +123,16 @@ function HastexoLabBlock(runtime, element, config) {
         state.statusDelay = Math.min(state.statusDelay * 1.5, timeouts.status);
       } else {
         state.statusDelay = 1000;
+        scheduleSteadyStatus();
       }
     }, onServerError);
+  }
+
+  // A lab that is up (or suspended) can still change without the learner:
+  // the suspender, a reset in another tab, an operator. Look once per status
+  // interval, so the page shows it within that time, even in an idle tab.
+  function scheduleSteadyStatus() {
+    if (FINAL.indexOf(state.phase) < 0) { scheduleStatus(timeouts.status); }
   }
 
   function onServerError(error) {
@@ -189,7 +205,13 @@ function HastexoLabBlock(runtime, element, config) {
     post(urls.keepalive, {}).then(function (reply) {
       if (reply.phase !== "ready" || state.phase !== "ready") {
         render(reply);
-        if (BUSY.indexOf(reply.phase) >= 0) { state.statusDelay = 1000; scheduleStatus(1000); }
+      }
+      // The reply told us the phase: the next status poll can wait.
+      if (BUSY.indexOf(reply.phase) >= 0) {
+        state.statusDelay = 1000;
+        scheduleStatus(1000);
+      } else {
+        scheduleSteadyStatus();
       }
     }, function () { /* the next keepalive or status poll tries again */ });
   }
@@ -222,12 +244,14 @@ function HastexoLabBlock(runtime, element, config) {
       sendKeepalive();
     });
     $(".hastexo-lab-reset").addEventListener("click", function () { show(".hastexo-lab-confirm", true); });
+    $(".hastexo-lab-fresh").addEventListener("click", function () { show(".hastexo-lab-confirm", true); });
     $(".hastexo-lab-confirm-no").addEventListener("click", function () { show(".hastexo-lab-confirm", false); });
     $(".hastexo-lab-confirm-yes").addEventListener("click", function () {
       show(".hastexo-lab-confirm", false);
       show(".hastexo-lab-terminal-wrap", false);
       state.terminalUrl = null;
       post(urls.reset, {confirm: true}).then(function (reply) {
+        hideError();
         render(reply);
         state.statusDelay = 1000;
         scheduleStatus(1000);
@@ -251,13 +275,19 @@ function HastexoLabBlock(runtime, element, config) {
     }
   }
 
-  // The page is going away: tell the server now, so the suspend countdown
-  // starts from this moment rather than from a keepalive that never comes.
+  // The page is going away: tell the server, so that a lab nobody looks at
+  // is suspended soon. This only ever brings the suspend forward.
   window.addEventListener("pagehide", function () {
-    if (state.phase === "ready" && navigator.sendBeacon) {
-      var body = new URLSearchParams();
-      body.append("csrfmiddlewaretoken", csrfToken());
-      navigator.sendBeacon(urls.leave, body);
+    if (state.phase !== "ready") { return; }
+    try {
+      fetch(urls.leave, {
+        method: "POST", keepalive: true, credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken(),
+                  "X-Requested-With": "XMLHttpRequest"},
+        body: JSON.stringify({leaving: true})
+      }).catch(function () { /* the page is gone; the suspender decides on its own */ });
+    } catch (e) {
+      // A browser without keepalive requests: the suspender decides on its own.
     }
   });
 
