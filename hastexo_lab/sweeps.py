@@ -9,12 +9,13 @@ or broker hiccup fails this tick, not the next.
 import logging
 from datetime import timedelta
 
-from django.db.models import Count, F, Q
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import clouds, conf
 from . import lifecycle as lc
-from .models import Stack
+from .models import ProviderUsage, Stack
 from .operations import FollowUp
 from .providers import ProviderError
 
@@ -35,22 +36,37 @@ def suspend_idle(now=None, send=None):
     send = _send if send is None else send
     settings = conf.get_settings()
     idle = Stack.objects.filter(status__in=list(lc.UP), suspend_by__lte=now)
-    busy = dict(Stack.objects.filter(status__in=SUSPENDING).values_list("provider").annotate(n=Count("id")))
     claimed = []
     for provider in idle.values_list("provider", flat=True).distinct():
-        room = settings.suspend_concurrency - busy.get(provider, 0)
+        claimed += _suspend_idle_at(provider, idle.filter(provider=provider).order_by("suspend_by"),
+                                    settings.suspend_concurrency, send)
+    if claimed:
+        log.info("suspender: %d stacks to suspend", len(claimed))
+    return claimed
+
+
+def _suspend_idle_at(provider, idle, limit, send):
+    """Claim up to ``limit`` minus those suspending already, for one provider.
+
+    The count and the claim happen under a lock on the provider's usage row,
+    so two suspender ticks that overlap (a second beat started by mistake, a
+    tick that overran) take turns and the second counts what the first
+    claimed. Tasks are sent once the claim has committed (if sending fails,
+    the reconciler sends them later)."""
+    claimed = []
+    ProviderUsage.objects.get_or_create(name=provider)
+    with transaction.atomic():
+        list(ProviderUsage.objects.select_for_update().filter(name=provider))
+        room = limit - Stack.objects.filter(provider=provider, status__in=SUSPENDING).count()
         while room > 0:
-            ids = lc.claim(idle.filter(provider=provider).order_by("suspend_by"), lc.UP, lc.SUSPEND_PENDING,
-                           "no keepalive before the suspend deadline", limit=min(room, BATCH_SIZE))
-            if not ids:
-                break
-            send([FollowUp("suspend", pk) for pk in ids])
+            ids = lc.claim(idle, lc.UP, lc.SUSPEND_PENDING, "no keepalive before the suspend deadline",
+                           limit=min(room, BATCH_SIZE))
             claimed += ids
             room -= len(ids)
             if len(ids) < BATCH_SIZE:
                 break  # that was all of them
     if claimed:
-        log.info("suspender: %d stacks to suspend", len(claimed))
+        send([FollowUp("suspend", pk) for pk in claimed])
     return claimed
 
 

@@ -1,7 +1,9 @@
 """The README's first command: the demo starts, serves a lab page, and stops cleanly."""
 
 import os
+import re
 import signal
+import time
 
 import requests
 
@@ -21,3 +23,46 @@ def test_demo_serves_the_workbench_and_stops(tmp_path):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Stopped." in out
+
+
+def _lab_status(lab_url, student, launch):
+    """What the page's first request does: the status handler, as the learner."""
+    browser = requests.Session()
+    page = browser.get(lab_url.replace("student=alice", f"student={student}"), timeout=30).text
+    usage = re.search(r"data-usage=['\"]([^'\"]+\.hastexo_lab\.[^'\"]+)['\"]", page).group(1)
+    base = lab_url.split("/scenario/")[0]
+    reply = browser.post(f"{base}/handler/{usage}/status/?student={student}", json={"launch": launch},
+                         headers={"X-CSRFToken": browser.cookies.get("csrftoken", "")}, timeout=30)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def _wait_for_phase(lab_url, phase, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = _lab_status(lab_url, "alice", launch=False)
+        if reply["phase"] == phase:
+            return reply
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the lab is {reply}, not {phase}")
+        time.sleep(0.5)
+
+
+def test_a_restart_does_not_strand_earlier_learners(tmp_path):
+    """The demo's fake clouds start empty: a learner whose lab was made
+    before the restart is told it is gone and offered a fresh one."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    args = ("demo", "--port", "0", "--data-dir", str(tmp_path), "--create-time", "0.2")
+    for run in ("before", "after"):
+        proc, banner = start_command(*args, timeout=60, env=env)
+        try:
+            lab_url = next(line.split()[1] for line in banner if line.strip().startswith("labs:"))
+            if run == "before":
+                _lab_status(lab_url, "alice", launch=True)
+                _wait_for_phase(lab_url, "ready", timeout=30)
+            else:
+                reply = _wait_for_phase(lab_url, "lost", timeout=30)
+                assert "no longer exists" in reply["message"]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)

@@ -88,6 +88,36 @@ def test_two_suspenders_at_once_never_claim_a_stack_twice():
     assert StackLog.objects.filter(to_status=lc.SUSPEND_PENDING).count() == 300
 
 
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_suspender_ticks_keep_the_concurrency_limit(settings):
+    """Two beat schedulers started by mistake, or a tick that overran: the
+    ticks overlap, and together still claim no more than the limit."""
+    settings.XBLOCK_SETTINGS = {"hastexo_lab": {"suspend_concurrency": 40}}
+    ids = [make_stack(lc.CREATE_COMPLETE, suspend_by=ago(5), provider="p").pk for _ in range(200)]
+    over = []
+    for round_ in range(20):
+        Stack.objects.filter(pk__in=ids).update(status=lc.CREATE_COMPLETE)
+        results, barrier = [[], []], threading.Barrier(2)
+
+        def run(i):
+            try:
+                barrier.wait()
+                results[i] = sweeps.suspend_idle(send=Outbox())
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in threads), "a suspender hung (deadlock?)"
+        suspending = Stack.objects.filter(status=lc.SUSPEND_PENDING).count()
+        if suspending > 40:
+            over.append((round_, len(results[0]), len(results[1])))
+    assert over == [], f"rounds that claimed past the limit (round, first, second): {over}"
+
+
 def _keepalive(name, barrier, result):
     try:
         barrier.wait()

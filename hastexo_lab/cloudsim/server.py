@@ -37,6 +37,7 @@ class CloudSim:
         self.keystone = Keystone(self.config, clock, lambda: self.heat_url)
         self.heat = HeatEngine(self.config, clock, self.faults)
         self._counts = Counter()
+        self._last_seen = {}
         self._counts_lock = threading.Lock()
         self._server = ThreadingHTTPServer((self.config.host, self.config.port), _Handler)
         self._server.daemon_threads = True
@@ -111,6 +112,13 @@ class CloudSim:
     def count(self, kind):
         with self._counts_lock:
             self._counts[kind] += 1
+            self._last_seen[kind] = time.time()
+
+    def last_request_at(self, kind):
+        """When (``time.time()``) a request of ``kind`` last arrived, or None:
+        what race harnesses compare their own timestamps with."""
+        with self._counts_lock:
+            return self._last_seen.get(kind)
 
     def request_counts(self):
         """Requests served so far, per kind (auth, create, show, suspend, ...)."""
@@ -120,6 +128,7 @@ class CloudSim:
     def reset_counts(self):
         with self._counts_lock:
             self._counts.clear()
+            self._last_seen.clear()
 
 
 class _Handler(BaseHTTPRequestHandler):

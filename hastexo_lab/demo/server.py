@@ -90,13 +90,17 @@ def _start_sweeps(stopping):
     def loop():
         settings = conf.get_settings()
         ticks = 0
-        while not stopping.wait(settings.suspend_interval):
+        # A first run at once: after a restart the fake clouds are new and
+        # empty, and the reconciler tells earlier learners their labs are gone.
+        while True:
             tasks.suspender()
             tasks.reconciler()
             ticks += 1
             if ticks * settings.suspend_interval >= settings.delete_interval:
                 tasks.reaper()
                 ticks = 0
+            if stopping.wait(settings.suspend_interval):
+                return
 
     threading.Thread(target=loop, name="sweeps", daemon=True).start()
 
