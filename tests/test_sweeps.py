@@ -65,9 +65,9 @@ def test_the_suspender_with_a_moved_clock():
     assert sweeps.suspend_idle(now=timezone.now() + timedelta(seconds=121), send=Outbox()) == [stack.pk]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_suspenders_at_once_never_claim_a_stack_twice():
-    ids = {make_stack(lc.CREATE_COMPLETE, suspend_by=ago(5), provider="p").pk for _ in range(300)}
+def _two_suspenders_at_once():
+    """Two suspender ticks started together, each on its own connection;
+    returns the ids each claimed."""
     results, barrier = [None, None], threading.Barrier(2)
 
     def run(i):
@@ -83,6 +83,13 @@ def test_two_suspenders_at_once_never_claim_a_stack_twice():
     for t in threads:
         t.join(timeout=60)
     assert not any(t.is_alive() for t in threads), "a suspender hung (deadlock?)"
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_suspenders_at_once_never_claim_a_stack_twice():
+    ids = {make_stack(lc.CREATE_COMPLETE, suspend_by=ago(5), provider="p").pk for _ in range(300)}
+    results = _two_suspenders_at_once()
     assert not set(results[0]) & set(results[1])
     assert set(results[0]) | set(results[1]) == ids
     assert StackLog.objects.filter(to_status=lc.SUSPEND_PENDING).count() == 300
@@ -97,21 +104,7 @@ def test_overlapping_suspender_ticks_keep_the_concurrency_limit(settings):
     over = []
     for round_ in range(20):
         Stack.objects.filter(pk__in=ids).update(status=lc.CREATE_COMPLETE)
-        results, barrier = [[], []], threading.Barrier(2)
-
-        def run(i):
-            try:
-                barrier.wait()
-                results[i] = sweeps.suspend_idle(send=Outbox())
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert not any(t.is_alive() for t in threads), "a suspender hung (deadlock?)"
+        results = _two_suspenders_at_once()
         suspending = Stack.objects.filter(status=lc.SUSPEND_PENDING).count()
         if suspending > 40:
             over.append((round_, len(results[0]), len(results[1])))
