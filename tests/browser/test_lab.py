@@ -177,3 +177,59 @@ def test_port_choice_in_a_desktop_lab(page):
     from selenium.webdriver.support.ui import Select
     Select(driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-port")).select_by_visible_text("console")
     wait_until(lambda: "port=22&" in frame.get_attribute("src"), timeout=5, what="the terminal to switch ports")
+
+
+def test_an_idle_tab_shows_a_suspend_within_one_status_interval(page):
+    """The learner is away with the tab open; the server suspends the lab.
+    The page says so within one status interval (2 s here), and a learner
+    who comes back sees it resuming, not a dead terminal."""
+    driver = page(SSH)
+    wait_ready(driver)
+    stack = Stack.objects.get()
+    time.sleep(4.5)  # away: no input, no keepalives
+    assert api.suspend(stack, reason="idle (as the suspender would)")
+    wait_status(stack, lc.SUSPEND_COMPLETE)
+    suspended_at = time.time()
+    wait_until(lambda: phase(driver) == "suspended", timeout=3.5, interval=0.05, what="the page to show the suspend")
+    assert time.time() - suspended_at <= 2.0 + 1.0  # one status interval, plus a request
+    assert "suspended" in driver.find_element(By.CSS_SELECTOR, "[role=status]").text
+    assert not driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal").is_displayed()
+    wiggle(driver)
+    wait_until(lambda: phase(driver) == "resuming", timeout=3, interval=0.02, what="the page to say resuming")
+    assert not driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal").is_displayed()
+    wait_ready(driver)
+
+
+def test_a_vanished_lab_offers_a_fresh_one(page, cloud):
+    from hastexo_lab import sweeps
+
+    from ..helpers import heat_for, wait_for_gone
+
+    driver = page(SSH)
+    wait_ready(driver)
+    stack = Stack.objects.get()
+    heat = heat_for(cloud)
+    heat.stacks.delete(stack.provider_ref)  # an operator, behind our back
+    wait_for_gone(heat, stack.provider_ref)
+    sweeps.reconcile(send=lambda follow: None)
+    fresh = driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-fresh")
+    wait_until(fresh.is_displayed, timeout=5, interval=0.05, what="the offer of a fresh lab")
+    assert phase(driver) == "lost"
+    assert "no longer exists" in driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-error").text
+    assert not driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-retry").is_displayed()
+    fresh.click()
+    driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-confirm-yes").click()
+    wait_until(lambda: phase(driver) == "ready" and Stack.objects.get().status == lc.CREATE_COMPLETE,
+               timeout=30, interval=0.1, what="a fresh lab")
+    assert not fresh.is_displayed()
+
+
+def test_leaving_the_page_brings_the_suspend_forward(page):
+    driver = page(SSH)
+    wait_ready(driver)
+    before = Stack.objects.get().suspend_by
+    driver.get("about:blank")
+    wait_until(lambda: Stack.objects.get().suspend_by < before, timeout=5, what="the leave request")
+    stack = Stack.objects.get()
+    assert stack.status == lc.CREATE_COMPLETE
+    assert (stack.suspend_by - stack.last_activity).total_seconds() < stack.suspend_timeout
