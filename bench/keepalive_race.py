@@ -6,7 +6,7 @@ keepalive's commit time and the time the fake cloud received the request,
 and counts the rounds in which an active learner's lab stayed suspended
 (see tests/keepalive_race.py for the rules).
 
-    .venv/bin/python bench/keepalive_race.py [--rounds 600] [--max-offset-ms 6]
+    .venv/bin/python bench/keepalive_race.py [--rounds 600] [--max-offset-ms 6] [--settle 5]
 
 Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379. Uses (and
 replaces) the database hastexo_lab_bench and Redis database 14.
@@ -31,6 +31,8 @@ def main():
     parser.add_argument("--max-offset-ms", type=float, default=6.0,
                         help="each keepalive starts 0 to this many ms after the suspend")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--settle", type=float, default=5.0,
+                        help="seconds a round waits for the lab to be up again before it counts as lost")
     args = parser.parse_args()
 
     from bench.suspender import purge, recreate_database
@@ -57,7 +59,8 @@ def main():
     started = time.perf_counter()
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, queues=["hastexo_lab"],
                       shutdown_timeout=30):
-        results = keepalive_race.run(stack, cloud, args.rounds, max_offset_ms=args.max_offset_ms, seed=args.seed)
+        results = keepalive_race.run(stack, cloud, args.rounds, max_offset_ms=args.max_offset_ms, seed=args.seed,
+                                     settle=args.settle)
     cloud.stop()
     print(f"{results.line()} ({time.perf_counter() - started:.0f} s)")
     return 1 if results.lost or results.misinformed else 0

@@ -68,7 +68,7 @@ def bring_up(stack, **fields):
         if lc.transition(stack, stack.status, lc.LAUNCH_PENDING, "launch requested", **fields):
             tasks.enqueue(operations.FollowUp("launch", stack.pk))
     else:
-        learner_is_back(stack, "the learner is back")
+        learner_is_back(stack, "the learner is back", touch_running=True)
     stack.refresh_from_db()
     return stack
 
@@ -84,7 +84,7 @@ def keepalive(stack):
     Stack.objects.filter(pk=stack.pk).update(**_activity(timezone.now(), stack.suspend_timeout, stack.delete_age))
 
 
-def learner_is_back(stack, reason):
+def learner_is_back(stack, reason, touch_running=False):
     """The learner is active (a keepalive, the page opened): whatever a suspend
     is doing, the lab stays up, or comes back up as soon as it can.
 
@@ -93,13 +93,14 @@ def learner_is_back(stack, reason):
     suspend's re-check, just before its Heat call, fails) and asks for a
     resume (in case that re-check passed already). Then a chosen suspend is
     cancelled, and a finished or failed one is followed by a resume. Every
-    order of the two sides ends with the lab running or resuming.
+    order of the two sides ends with the lab running or resuming. A running
+    lab's deadline is moved too with ``touch_running``.
     """
     fields = _activity(timezone.now(), stack.suspend_timeout, stack.delete_age)
     suspending = Stack.objects.filter(pk=stack.pk, status__in=[lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS])
     if suspending.update(resume_requested=True, **fields):
         operations.cancel_suspend(stack, f"{reason}: suspend cancelled")
-    else:
+    elif touch_running:
         Stack.objects.filter(pk=stack.pk, status__in=list(lc.UP)).update(**fields)
     stack.refresh_from_db()
     if stack.status in (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED, lc.RESUME_FAILED):

@@ -138,7 +138,6 @@ def launch(stack_id, task_id=""):
             return None
     candidate = _candidate(stack, stack.provider)
     provider = clouds.get_provider(stack.provider)
-    info = None
     try:
         try:
             info = provider.create_stack(
@@ -152,9 +151,11 @@ def launch(stack_id, task_id=""):
         if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_FAILED, reason, task_id=task_id):
             return _fail_over(stack, reason, task_id, from_states=(lc.CREATE_FAILED,))
         return None
-    finally:
-        if info is None:
-            _end_lease(stack, task_id, None)
+    except BaseException:
+        # Transient errors, time limits: the call is over, and whatever it
+        # made is found by name now (a retry adopts it on 409).
+        _end_lease(stack, task_id, None)
+        raise
     if not _end_lease(stack, task_id, info):
         return None
     return _poll_after(stack)

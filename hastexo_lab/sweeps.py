@@ -76,7 +76,7 @@ def reap_unused(now=None, send=None):
     now = now or timezone.now()
     send = _send if send is None else send
     reapable = [lc.CREATE_COMPLETE, lc.RESUME_COMPLETE, lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED,
-                lc.RESUME_FAILED, lc.LAUNCH_ERROR, lc.LAUNCH_TIMEOUT]
+                lc.RESUME_FAILED, lc.LAUNCH_ERROR, lc.LAUNCH_TIMEOUT, lc.VANISHED]
     old = Stack.objects.filter(status__in=reapable, delete_age__gt=0, delete_by__lte=now).order_by("delete_by")
     claimed = []
     while True:
