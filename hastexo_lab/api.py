@@ -5,6 +5,7 @@ send work to the tasks after the current transaction commits.
 """
 
 import hashlib
+import json
 import re
 from datetime import timedelta
 
@@ -19,22 +20,37 @@ from .models import Stack
 # Heat stack names: a letter first, then letters, digits, "_", "-", "."; at most 255.
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
 NAME_PREFIX = "hxl"
+# Lengths of the readable parts of a stack name; the digest makes it unique.
+_READABLE = (60, 40, 20)
 
 
 def stack_name(course_id, anonymous_student_id, lab=""):
-    """The stack name for a learner in a course run (and, optionally, one lab of it).
+    """The stack name for a learner in a course run (and, optionally, one lab
+    environment of it): ``hxl-<course>-<learner>[-<lab>]-<digest>``.
 
-    Readable where it can be, unique always: long inputs are shortened and a
-    hash of the full inputs keeps them apart.
+    The readable parts are shortened and stripped of what Heat does not allow,
+    so different inputs can look alike there (``bob bob`` and ``bob+bob``);
+    the digest of the exact inputs keeps every name apart. At most 143
+    characters, well within Heat's 255.
     """
-    parts = [NAME_PREFIX, _UNSAFE.sub("-", course_id).strip("-"), _UNSAFE.sub("-", anonymous_student_id)]
-    if lab:
-        parts.append(_UNSAFE.sub("-", lab))
-    name = "-".join(p for p in parts if p)
-    if len(name) > 120:
-        digest = hashlib.sha256("\0".join([course_id, anonymous_student_id, lab]).encode()).hexdigest()[:16]
-        name = f"{name[:100]}-{digest}"
-    return name
+    parts = [NAME_PREFIX]
+    for value, length in zip((course_id, anonymous_student_id, lab), _READABLE, strict=True):
+        readable = _UNSAFE.sub("-", value).strip("-.")[:length].strip("-.")
+        if readable:
+            parts.append(readable)
+    exact = json.dumps([course_id, anonymous_student_id, lab], ensure_ascii=False).encode()
+    parts.append(hashlib.sha256(exact).hexdigest()[:16])
+    return "-".join(parts)
+
+
+def environment_digest(template_path, providers):
+    """A short name for a lab environment without a name of its own: the
+    template and the providers (their names, templates, environments) it is
+    built from. Labs that agree on these share the learner's stack."""
+    definition = {"template": template_path or "",
+                  "providers": [{key: p.get(key) for key in ("name", "template", "environment")}
+                                for p in providers or [] if isinstance(p, dict)]}
+    return "env" + hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def launch(course_id, anonymous_student_id, providers, *, learner=None, lab="", protocol="ssh", port=None,

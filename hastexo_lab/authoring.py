@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from . import conf
 
 USER_NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+SHARED_ENVIRONMENT_RE = re.compile(r"^(|[A-Za-z0-9][A-Za-z0-9_.-]{0,39})$")
 PROTOCOLS = ("ssh", "rdp", "vnc")
 DEFAULT_PORTS = {"ssh": 22, "rdp": 3389, "vnc": 5901}
 # key -> (minimum, maximum) for the per-lab overrides, in seconds.
@@ -43,6 +44,10 @@ def check_lab(values, known_providers=None):
         if not _is_int(value) or not low <= value <= high:
             problems.append((key, _("{field} must be empty or a number of seconds from {low} to {high}.").format(
                 field=key, low=low, high=high)))
+    shared = values.get("shared_environment") or ""
+    if not isinstance(shared, str) or not SHARED_ENVIRONMENT_RE.match(shared):
+        problems.append(("shared_environment", _("Shared environment must be empty or up to 40 letters, digits, "
+                                                 "'-', '_' or '.', starting with a letter or digit.")))
     problems += check_providers(values.get("providers"), known_providers)
     problems += check_ports(values.get("ports"))
     problems += check_tests(values.get("tests"))

@@ -41,6 +41,10 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
                             scope=Scope.settings, help=_("ssh for a terminal, rdp or vnc for a desktop."))
     stack_template_path = String(display_name=_("Template path"), default="", scope=Scope.settings,
                                  help=_("The Heat template in the course's files (unless every provider has one)."))
+    shared_environment = String(
+        display_name=_("Shared environment"), default="", scope=Scope.settings,
+        help=_("Labs of a course with the same name here share each learner's lab. Empty: labs with the same "
+               "template and providers share it, and a lab with another template gets a lab of its own."))
     providers = List(display_name=_("Providers"), default=[], scope=Scope.settings,
                      help=_('In order of preference: [{"name": "default", "capacity": -1, "template": "...", '
                             '"environment": "..."}]. Capacity -1 is unlimited, 0 disables.'))
@@ -63,8 +67,8 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
     port = Integer(default=None, scope=Scope.user_state)
 
     editable_fields = ("display_name", "weight", "instructions", "stack_user_name", "stack_protocol",
-                       "stack_template_path", "providers", "ports", "launch_timeout", "suspend_timeout",
-                       "delete_age", "read_only", "hidden", "progress_check_label", "tests")
+                       "stack_template_path", "shared_environment", "providers", "ports", "launch_timeout",
+                       "suspend_timeout", "delete_age", "read_only", "hidden", "progress_check_label", "tests")
 
     # -- who and where ----------------------------------------------------------
 
@@ -89,7 +93,22 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
 
     @property
     def stack_name(self):
-        return api.stack_name(self.course_key, self.learner_id)
+        return api.stack_name(self.course_key, self.learner_id, self.environment_key)
+
+    @property
+    def environment_key(self):
+        """Which of the learner's labs in this course this block opens.
+
+        The hastexo XBlock gave a learner one lab per course, and courses
+        written for it expect their labs to share it; they still do where the
+        blocks mean the same environment: the same shared environment name,
+        or (without one) the same template and providers. A block that means
+        another environment gets its own stack. Read-only, protocol and ports
+        are the block's own, never the stack's.
+        """
+        if self.shared_environment:
+            return self.shared_environment
+        return api.environment_digest(self.stack_template_path, self.providers)
 
     def _lab_options(self):
         settings = conf.get_settings()
@@ -152,6 +171,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
                 return {"phase": api.FAILED, "message": str(self._i18n(
                     _("This lab's template could not be found; please tell the course team.")))}
             stack = api.launch(self.course_key, self.learner_id, candidates, learner=self._django_user(),
+                               lab=self.environment_key,
                                protocol=self.stack_protocol, port=self._selected_port(), **self._lab_options())
         else:
             stack = api.find(self.stack_name)
@@ -299,6 +319,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
     def add_xml_to_node(self, node):
         node.tag = self.scope_ids.block_type
         for name in ("display_name", "weight", "stack_user_name", "stack_protocol", "stack_template_path",
+                     "shared_environment",
                      "launch_timeout", "suspend_timeout", "delete_age", "read_only", "hidden",
                      "progress_check_label", "instructions"):
             field = self.fields[name]

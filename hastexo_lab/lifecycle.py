@@ -170,6 +170,8 @@ def claim(candidates, from_states, to_state, reason, *, limit, task_id="", **fie
     rows and never wait on each other, and a keepalive that changes a row
     either commits before the claim reads it or waits for the claim to end.
     On SQLite the whole transaction holds the database's write lock.
+    Each claimed stack's ``poll_seq`` moves on, so poll chains of its earlier
+    state stop.
     """
     from .models import Stack, StackLog
 
@@ -189,7 +191,8 @@ def claim(candidates, from_states, to_state, reason, *, limit, task_id="", **fie
             return []
         ids = [pk for pk, _, _ in rows]
         Stack.objects.filter(pk__in=ids).update(previous_status=F("status"), status=to_state,
-                                                status_changed_at=now, status_reason=reason[:2000], **fields)
+                                                status_changed_at=now, status_reason=reason[:2000],
+                                                poll_seq=F("poll_seq") + 1, **fields)
         StackLog.objects.bulk_create([
             StackLog(stack_id=pk, from_status=status, to_status=to_state, reason=reason[:2000],
                      task_id=task_id, created_at=now)
@@ -223,7 +226,7 @@ _CLAIM_SQL = """
         moved AS (
             UPDATE "{stack_table}" AS s
                SET "previous_status" = s."status", "status" = %s, "status_changed_at" = %s,
-                   "status_reason" = %s{assignments}
+                   "status_reason" = %s, "poll_seq" = s."poll_seq" + 1{assignments}
               FROM picked WHERE s."id" = picked."pk"
             RETURNING s."id", picked."status" AS from_status
         )

@@ -315,6 +315,7 @@ def suspend(stack_id, task_id=""):
     if stack.status == lc.SUSPEND_PENDING:
         if not _start_suspend(stack, task_id):
             return None
+        stack.refresh_from_db()  # its new poll_seq
     elif stack.status != lc.SUSPEND_IN_PROGRESS:
         return None
     return _ask_cloud(stack, "suspend", lc.SUSPEND_FAILED, task_id)
@@ -326,8 +327,10 @@ def _start_suspend(stack, task_id):
     A keepalive that commits after it asks for a resume instead
     (``api.learner_is_back``)."""
     deadline_passed = Q(suspend_by__lte=now()) | Q(suspend_by__isnull=True)
-    if lc.transition(stack, lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS, "suspending", task_id=task_id,
-                     where=deadline_passed, poll_seq=F("poll_seq") + 1):
+    # A claim of one row: on PostgreSQL one statement moves it and logs it.
+    if lc.claim(Stack.objects.filter(pk=stack.pk).filter(deadline_passed), lc.SUSPEND_PENDING,
+                lc.SUSPEND_IN_PROGRESS, "suspending", limit=1, task_id=task_id):
+        stack.status = lc.SUSPEND_IN_PROGRESS
         return True
     cancel_suspend(stack, task_id=task_id)
     return False

@@ -19,13 +19,31 @@ from .factories import make_stack
 def test_stack_names_are_valid_heat_names(course, learner, lab):
     name = api.stack_name(course, learner, lab)
     assert NAME_RE.match(name)
-    assert len(name) <= 120
+    assert len(name) <= 143
     assert name == api.stack_name(course, learner, lab)
 
 
 def test_stack_names_stay_unique_when_shortened():
     assert api.stack_name("x" * 300, "a") != api.stack_name("x" * 300, "b")
     assert api.stack_name("c", "learner", "lab1") != api.stack_name("c", "learner", "lab2")
+    assert api.stack_name("c", "y" * 64 + "1") != api.stack_name("c", "y" * 64 + "2")
+
+
+@pytest.mark.parametrize("first, second", [
+    (("c", "bob bob"), ("c", "bob+bob")),
+    (("c", "bob-bob"), ("c", "bob_bob")),
+    (("a-b", "c"), ("a", "b-c")),
+    (("c", "learner", ""), ("c", "learner", "-")),
+    (("course-v1:O+C+R", "x"), ("course-v1-O-C-R", "x")),
+    (("c", "Bob"), ("c", "bob")),
+])
+def test_different_learners_never_share_a_stack_name(first, second):
+    assert api.stack_name(*first) != api.stack_name(*second)
+
+
+def test_stack_names_stay_readable():
+    name = api.stack_name("course-v1:Org+Ceph+2026", "5afe5d9bb03796557ee2614f5c9611fb")
+    assert name.startswith("hxl-course-v1-Org-Ceph-2026-5afe5d9bb03796557ee2614f5c9611fb-")
 
 
 @pytest.mark.django_db

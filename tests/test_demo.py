@@ -60,9 +60,13 @@ def test_a_restart_does_not_strand_earlier_learners(tmp_path):
             if run == "before":
                 _lab_status(lab_url, "alice", launch=True)
                 _wait_for_phase(lab_url, "ready", timeout=30)
+                key_file = tmp_path / "secret_key"
+                key = key_file.read_text()
+                assert len(key.strip()) >= 50 and key_file.stat().st_mode & 0o777 == 0o600
             else:
                 reply = _wait_for_phase(lab_url, "lost", timeout=30)
                 assert "no longer exists" in reply["message"]
+                assert key_file.read_text() == key, "the demo's secret key must survive a restart"
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)

@@ -8,7 +8,29 @@ from workbench.settings import INSTALLED_APPS as WORKBENCH_APPS
 
 DATA_DIR = os.environ.get("HASTEXO_LAB_DEMO_DIR", os.path.abspath("var/demo"))
 
-SECRET_KEY = os.environ.get("HASTEXO_LAB_DEMO_SECRET", "hastexo-lab-demo-only-not-a-secret")
+
+def _secret_key(data_dir):
+    """This demo's own secret key (it also keys the encryption of the labs'
+    secrets at rest): made on first start, kept in the data folder."""
+    import secrets
+
+    path = os.path.join(data_dir, "secret_key")
+    try:
+        with open(path, encoding="ascii") as handle:
+            key = handle.read().strip()
+        if len(key) >= 50:
+            return key
+    except FileNotFoundError:
+        pass
+    os.makedirs(data_dir, exist_ok=True)
+    key = secrets.token_urlsafe(64)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+SECRET_KEY = _secret_key(DATA_DIR)
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True

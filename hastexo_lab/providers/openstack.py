@@ -26,6 +26,20 @@ from .openstack_config import OpenStackConfig
 
 log = logging.getLogger(__name__)
 
+
+class _WithoutBodies(logging.Filter):
+    """keystoneauth logs whole response bodies at DEBUG, and Heat's hold a
+    lab's outputs: its private key and password. Requests and response
+    status lines still log; bodies never do."""
+
+    def filter(self, record):
+        return not str(record.msg).startswith("RESP BODY:")
+
+
+# What keystoneauth logs about our HTTP calls goes here, not to its own logger.
+http_log = logging.getLogger(__name__ + ".http")
+http_log.addFilter(_WithoutBodies())
+
 # How many stacks one list request asks for; Heat caps pages server-side too.
 LIST_PAGE_SIZE = 500
 
@@ -102,12 +116,14 @@ class OpenStackProvider(Provider):
     def heat(self):
         if self._heat is None:
             cfg = self.config
-            session = ks_session.Session(auth=self._auth(), verify=cfg.verify)
+            # One logger, ours (split loggers would send bodies to a logger of keystoneauth's).
+            session = ks_session.Session(auth=self._auth(), verify=cfg.verify, split_loggers=False)
             # requests takes (connect, read); keystoneauth passes the session's
             # timeout through unchanged.
             session.timeout = (cfg.connect_timeout, cfg.read_timeout)
             self._heat = heat_client.Client(
-                "1", session=session, region_name=cfg.region_name or None, interface=cfg.interface)
+                "1", session=session, region_name=cfg.region_name or None, interface=cfg.interface,
+                logger=http_log)
         return self._heat
 
     def _auth(self):
