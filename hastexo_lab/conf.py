@@ -16,8 +16,17 @@ from django.core.signals import setting_changed
 from .providers import ProviderConfigError, make_provider
 
 SETTINGS_NAME = "hastexo_lab"
-BREACH_POLICIES = ("none", "warn", "block")
-TERMINAL_COLOR_SCHEMES = ("white-black", "black-white", "gray-black", "green-black")
+# Settings of the hastexo XBlock that nothing here does yet: refused with
+# what they would be for, rather than accepted and ignored.
+NOT_SUPPORTED_YET = {
+    "check_timeout": "progress checks",
+    "remote_exec_timeout": "progress checks",
+    "terminal_color_scheme": "terminal appearance",
+    "terminal_font_name": "terminal appearance",
+    "terminal_font_size": "terminal appearance",
+    "lab_usage_limit": "usage limits",
+    "lab_usage_limit_breach_policy": "usage limits",
+}
 
 
 @dataclass(frozen=True)
@@ -59,10 +68,6 @@ class Settings:
     # Tries of a failed suspend or delete (with growing pauses) before a
     # stack is left for operators.
     failed_retries: int = 5
-    # Give up on a progress check after this long.
-    check_timeout: int = 120
-    # Give up on one remote command of a progress check after this long.
-    remote_exec_timeout: int = 300
     js_timeouts: JsTimeouts = field(default_factory=JsTimeouts)
     # name -> provider settings (see hastexo_lab.providers); order is preference.
     providers: dict = field(default_factory=dict)
@@ -74,13 +79,6 @@ class Settings:
     template_dir: str = ""
     # Where the terminal (Guacamole) is served.
     terminal_url: str = "/hastexo-lab-terminal/"
-    terminal_color_scheme: str = "white-black"
-    terminal_font_name: str = "monospace"
-    terminal_font_size: int = 10
-    # Lab time a learner may use per course run; 0: unlimited.
-    lab_usage_limit: int = 0
-    # What happens past the limit: none, warn (tell the learner), block (no launch).
-    lab_usage_limit_breach_policy: str = "none"
     # The Celery queue all lab tasks go to, so they never starve the LMS's queue.
     task_queue: str = "hastexo_lab"
     # How often a task retries a transient cloud error before giving up.
@@ -103,9 +101,6 @@ _RANGES = {
     "delete_interval": (60, 30 * 86_400),
     "delete_attempts": (1, 100),
     "delete_task_timeout": (30, 86_400),
-    "check_timeout": (5, 3_600),
-    "remote_exec_timeout": (5, 3_600),
-    "terminal_font_size": (6, 72),
     "suspend_concurrency": (1, 100_000),
     "reconcile_interval": (30, 86_400),
     "reconcile_after": (60, 86_400),
@@ -137,6 +132,9 @@ def parse(raw):
         raw = {}
     if not isinstance(raw, dict):
         raise ImproperlyConfigured(f"XBLOCK_SETTINGS['{SETTINGS_NAME}'] must be a dict, not {type(raw).__name__}")
+    for key in raw:
+        if key in NOT_SUPPORTED_YET:
+            _fail(key, f"is not supported yet ({NOT_SUPPORTED_YET[key]} are not implemented); remove it")
     names = [f.name for f in fields(Settings)]
     _check_unknown(raw, names)
     values = {}
@@ -152,17 +150,6 @@ def parse(raw):
             _fail("delete_age", f"is in seconds: 0 (never) or at least 3600, not {value} "
                                 "(14 days is 1209600)")
         values["delete_age"] = value
-    if "lab_usage_limit" in raw:
-        value = _integer("lab_usage_limit", raw["lab_usage_limit"])
-        if value < 0:
-            _fail("lab_usage_limit", f"must be 0 (unlimited) or a number of seconds, not {value}")
-        values["lab_usage_limit"] = value
-    for key, choices in (("lab_usage_limit_breach_policy", BREACH_POLICIES),
-                         ("terminal_color_scheme", TERMINAL_COLOR_SCHEMES)):
-        if key in raw:
-            if raw[key] not in choices:
-                _fail(key, f"must be one of {', '.join(choices)}, not {raw[key]!r}")
-            values[key] = raw[key]
     for key in ("wait_for_port", "reap_zombies"):
         if key in raw:
             if not isinstance(raw[key], bool):
@@ -172,7 +159,7 @@ def parse(raw):
         if not isinstance(raw["template_dir"], str):
             _fail("template_dir", f"must be a directory path, not {raw['template_dir']!r}")
         values["template_dir"] = raw["template_dir"]
-    for key in ("terminal_url", "terminal_font_name", "task_queue"):
+    for key in ("terminal_url", "task_queue"):
         if key in raw:
             if not isinstance(raw[key], str) or not raw[key].strip():
                 _fail(key, f"must be a non-empty string, not {raw[key]!r}")
@@ -229,6 +216,8 @@ def get_settings():
     from django.conf import settings as django_settings
 
     xblock_settings = getattr(django_settings, "XBLOCK_SETTINGS", None) or {}
+    if not isinstance(xblock_settings, dict):
+        raise ImproperlyConfigured(f"XBLOCK_SETTINGS must be a dict, not {type(xblock_settings).__name__}")
     return parse(xblock_settings.get(SETTINGS_NAME))
 
 

@@ -13,6 +13,7 @@ transitions are compare-and-set, and a create that already happened is found
 
 import logging
 import math
+import re
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -525,6 +526,9 @@ def _watch_create(stack, info, task_id):
         return _ready(stack, info, task_id)
     if info.status == "SUSPEND_COMPLETE":
         # Adopted a stack that was suspended: record it, then bring it back.
+        problem = output_problem(info.outputs)
+        if problem:
+            return _misconfigured(stack, problem, task_id)
         fields = _secret_fields(info)
         if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.SUSPEND_COMPLETE, "adopted a suspended stack",
                          task_id=task_id, **fields):
@@ -540,6 +544,39 @@ def _watch_create(stack, info, task_id):
     return _KEEP_POLLING
 
 
+# An address to connect to: an IPv4 or IPv6 address, or a host name.
+_HOST_RE = re.compile(r"^[A-Za-z0-9:][A-Za-z0-9.:%_-]*$")
+
+
+def output_problem(outputs):
+    """What is wrong with a stack's outputs, naming the output; None if nothing.
+
+    Outputs come from the author's template: they are checked where they
+    enter, so a wrong shape fails the launch with a message instead of a
+    value that does not fit the database, or a list stored as its repr."""
+    address = outputs.get("public_ip")
+    if address is None or address == "":
+        return "the template has no public_ip output, so there is nothing to connect to"
+    if not isinstance(address, str) or len(address) > 255 or not _HOST_RE.match(address):
+        shown = repr(address)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return f"the public_ip output must be an IP address or host name, not {type(address).__name__} {shown}"
+    for key in ("private_key", "password"):
+        value = outputs.get(key)
+        if value is not None and not isinstance(value, str):
+            return f"the {key} output must be a string, not a {type(value).__name__}"
+    return None
+
+
+def _misconfigured(stack, reason, task_id):
+    """The template is wrong for a lab: clean up, and say so."""
+    if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_FAILED, reason, task_id=task_id):
+        _best_effort_delete(stack.provider, stack.provider_ref)
+        lc.transition(stack, lc.CREATE_FAILED, lc.LAUNCH_ERROR, reason, task_id=task_id,
+                      error_message=_("This lab is misconfigured; please tell the course team."))
+    return None
+
+
 def _secret_fields(info):
     return {
         "ip": str(info.outputs.get("public_ip") or ""),
@@ -549,13 +586,9 @@ def _secret_fields(info):
 
 
 def _ready(stack, info, task_id):
-    if not info.outputs.get("public_ip"):
-        reason = "the template has no public_ip output, so there is nothing to connect to"
-        if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_FAILED, reason, task_id=task_id):
-            _best_effort_delete(stack.provider, stack.provider_ref)
-            lc.transition(stack, lc.CREATE_FAILED, lc.LAUNCH_ERROR, reason, task_id=task_id,
-                          error_message=_("This lab is misconfigured; please tell the course team."))
-        return None
+    problem = output_problem(info.outputs)
+    if problem:
+        return _misconfigured(stack, problem, task_id)
     if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_COMPLETE, f"created at {stack.provider}",
                      task_id=task_id, **_secret_fields(info), **_running_fields(stack)):
         return _probe(stack, 0)

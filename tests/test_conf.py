@@ -22,8 +22,7 @@ def test_defaults():
 
 def test_values_are_taken():
     settings = conf.parse({"suspend_timeout": 300, "delete_age": 0, "js_timeouts": {"keepalive": 10_000},
-                           "providers": {"default": PROVIDER}, "lab_usage_limit": 36_000,
-                           "lab_usage_limit_breach_policy": "warn", "encryption_keys": "k" * 32})
+                           "providers": {"default": PROVIDER}, "encryption_keys": "k" * 32})
     assert settings.suspend_timeout == 300
     assert settings.delete_age == 0
     assert settings.js_timeouts.keepalive == 10_000 and settings.js_timeouts.status == 15_000
@@ -38,9 +37,13 @@ def test_values_are_taken():
     ({"suspend_timeout": 5}, "['suspend_timeout']: must be between 30 and 2592000, not 5"),
     ({"delete_age": 14}, "['delete_age']: is in seconds"),
     ({"delete_age": -1}, "['delete_age']: is in seconds"),
-    ({"lab_usage_limit": -5}, "['lab_usage_limit']: must be 0 (unlimited)"),
-    ({"lab_usage_limit_breach_policy": "shout"}, "must be one of none, warn, block"),
-    ({"terminal_color_scheme": "pink"}, "['terminal_color_scheme']: must be one of"),
+    ({"lab_usage_limit": 36_000}, "['lab_usage_limit']: is not supported yet (usage limits"),
+    ({"lab_usage_limit_breach_policy": "warn"}, "['lab_usage_limit_breach_policy']: is not supported yet"),
+    ({"terminal_color_scheme": "white-black"}, "['terminal_color_scheme']: is not supported yet"),
+    ({"check_timeout": 60}, "['check_timeout']: is not supported yet (progress checks"),
+    ({"providers": {"a": dict(PROVIDER, type=["openstack"])}}, "['providers.a']: Provider 'a': unknown type"),
+    ({"providers": {"a": dict(PROVIDER, type={"openstack": 1})}}, "['providers.a']: Provider 'a': unknown type"),
+    ({"providers": {"a": "openstack"}}, "['providers.a']: Provider 'a': settings must be a mapping"),
     ({"terminal_url": ""}, "['terminal_url']: must be a non-empty string"),
     ({"js_timeouts": {"keepalive": 10}}, "['js_timeouts.keepalive']: must be milliseconds"),
     ({"js_timeouts": {"keepalve": 10_000}}, "['js_timeouts.keepalve']: unknown setting (did you mean keepalive?)"),
@@ -64,6 +67,13 @@ def test_mistakes_name_the_key(raw, message):
 def test_not_a_dict():
     with pytest.raises(ImproperlyConfigured, match="must be a dict"):
         conf.parse(["launch_timeout"])
+
+
+@pytest.mark.parametrize("xblock_settings", [["hastexo_lab"], "hastexo_lab", 5])
+def test_xblock_settings_that_are_not_a_mapping_are_named(settings, xblock_settings):
+    settings.XBLOCK_SETTINGS = xblock_settings
+    with pytest.raises(ImproperlyConfigured, match="XBLOCK_SETTINGS must be a dict"):
+        conf.get_settings()
 
 
 def test_read_from_django_settings_and_reread_on_change(settings):

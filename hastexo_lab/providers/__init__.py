@@ -29,7 +29,7 @@ def make_provider(name, config):
     if not isinstance(config, dict):
         raise ProviderConfigError(f"Provider {name!r}: settings must be a mapping, not {type(config).__name__}")
     kind = config.get("type", "openstack")
-    if kind not in PROVIDER_TYPES:
+    if not isinstance(kind, str) or kind not in PROVIDER_TYPES:
         raise ProviderConfigError(
             f"Provider {name!r}: unknown type {kind!r} (known: {', '.join(sorted(PROVIDER_TYPES))})")
     module, cls = PROVIDER_TYPES[kind].split(":")
