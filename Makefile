@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-test
 
 help:
 	@echo "make demo          run the lab block in the workbench on 127.0.0.1:8000 against fake clouds"
+	@echo "                   (ARGS=\"--port 8080\" for another port; its state is kept in var/demo)"
 	@echo "make cloudsim      run the fake OpenStack cloud on 127.0.0.1:5000 (ARGS=... for more flags)"
 	@echo "make test          run the whole test suite (PYTEST_ARGS=... to narrow it)"
 	@echo "make quality       lint with ruff"

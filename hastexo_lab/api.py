@@ -9,6 +9,7 @@ import json
 import re
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -93,11 +94,6 @@ def _activity(now, suspend_timeout, delete_age):
     """The fields a keepalive writes: the moment, and the deadlines it moves."""
     return {"last_activity": now, "suspend_by": now + timedelta(seconds=suspend_timeout),
             "delete_by": now + timedelta(seconds=delete_age) if delete_age else None}
-
-
-def keepalive(stack):
-    """Move the suspend deadline; one UPDATE, no log row."""
-    Stack.objects.filter(pk=stack.pk).update(**_activity(timezone.now(), stack.suspend_timeout, stack.delete_age))
 
 
 def learner_is_back(stack, reason, touch_running=False):
@@ -210,24 +206,60 @@ KEEPALIVE_MIN_INTERVAL = 5
 def keepalive_by_name(name, suspend_timeout, delete_age):
     """A learner's keepalive: move the suspend deadline of their own stack.
 
-    The common case is exactly one indexed UPDATE and no log row. Only when it
-    matches nothing (the stack is suspended, a suspend was chosen, or the last
-    keepalive was seconds ago) is the row read to decide what to do.
-    Returns the learner-facing status.
+    On a running lab this is exactly one statement and no log row, also when
+    the last keepalive was moments ago (then nothing moves). Only a lab that
+    is not running (suspended, chosen for a suspend, absent) is read to
+    decide what to do. Returns the learner-facing status.
     """
-    now = timezone.now()
-    recent = now - timedelta(seconds=KEEPALIVE_MIN_INTERVAL)
-    updated = (Stack.objects.filter(name=name, status__in=list(lc.UP), reachable_at__isnull=False)
-               .filter(Q(last_activity__lt=recent) | Q(last_activity__isnull=True))
-               .update(suspend_timeout=suspend_timeout, delete_age=delete_age,
-                       **_activity(now, suspend_timeout, delete_age)))
-    if updated:
-        return {"phase": READY, "message": str(_MESSAGES[READY]), "status": lc.CREATE_COMPLETE}
+    status = _touch_running(name, timezone.now(), suspend_timeout, delete_age)
+    if status is not None:
+        return {"phase": READY, "message": str(_MESSAGES[READY]), "status": status}
     stack = Stack.objects.filter(name=name).first()
     if stack is None:
         return status_for(None)
     learner_is_back(stack, "the learner is active")
     return status_for(stack)
+
+
+_TOUCH_SQL = """
+    UPDATE "{table}" SET
+        "last_activity" = CASE WHEN {stale} THEN %s ELSE "last_activity" END,
+        "suspend_by" = CASE WHEN {stale} THEN %s ELSE "suspend_by" END,
+        "delete_by" = CASE WHEN {stale} THEN %s ELSE "delete_by" END,
+        "suspend_timeout" = %s, "delete_age" = %s
+     WHERE "name" = %s AND "status" IN (%s, %s) AND "reachable_at" IS NOT NULL
+    RETURNING "status"
+"""
+
+
+def _touch_running(name, now, suspend_timeout, delete_age):
+    """The status of a running, reachable lab after moving its deadlines (not
+    again within KEEPALIVE_MIN_INTERVAL), or None if it is not running; one
+    statement where the database can return what it updated."""
+    fields = _activity(now, suspend_timeout, delete_age)
+    recent = now - timedelta(seconds=KEEPALIVE_MIN_INTERVAL)
+    running = Stack.objects.filter(name=name, status__in=list(lc.UP), reachable_at__isnull=False)
+    # UPDATE ... RETURNING: PostgreSQL, SQLite 3.35+; MySQL and MariaDB read again.
+    returns = connection.vendor == "postgresql" or (connection.vendor == "sqlite"
+                                                    and connection.features.can_return_columns_from_insert)
+    if not returns:
+        running.filter(Q(last_activity__lt=recent) | Q(last_activity__isnull=True)).update(
+            suspend_timeout=suspend_timeout, delete_age=delete_age, **fields)
+        return running.values_list("status", flat=True).first()
+
+    def prep(field, value):
+        return Stack._meta.get_field(field).get_db_prep_save(value, connection)
+    stale = '("last_activity" IS NULL OR "last_activity" < %s)'
+    sql = _TOUCH_SQL.format(table=Stack._meta.db_table, stale=stale)
+    recent_value = prep("last_activity", recent)
+    params = [recent_value, prep("last_activity", fields["last_activity"]),
+              recent_value, prep("suspend_by", fields["suspend_by"]),
+              recent_value, prep("delete_by", fields["delete_by"]),
+              suspend_timeout, delete_age, name, *sorted(lc.UP)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 # After the learner's page went away, a running lab is suspended this soon

@@ -13,15 +13,9 @@ PROTOCOLS = (("ssh", "SSH"), ("rdp", "RDP"), ("vnc", "VNC"))
 
 
 class StackQuerySet(models.QuerySet):
-    def in_states(self, states):
-        return self.filter(status__in=list(states))
-
     def holding(self, provider):
         """Stacks that take a slot of ``provider``'s capacity: all but the absent ones."""
         return self.filter(provider=provider).exclude(status__in=list(lifecycle.ABSENT))
-
-    def for_learner(self, course_id, anonymous_student_id):
-        return self.filter(course_id=course_id, anonymous_student_id=anonymous_student_id)
 
 
 class Stack(models.Model):

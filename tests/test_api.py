@@ -47,16 +47,6 @@ def test_stack_names_stay_readable():
 
 
 @pytest.mark.django_db
-def test_keepalive_is_one_update_and_no_log(django_assert_num_queries):
-    stack = make_stack(lc.CREATE_COMPLETE, suspend_timeout=300)
-    with django_assert_num_queries(1):
-        api.keepalive(stack)
-    stack.refresh_from_db()
-    assert stack.suspend_by > timezone.now() + timezone.timedelta(seconds=290)
-    assert stack.log.count() == 1
-
-
-@pytest.mark.django_db
 def test_delete_is_refused_while_deleting():
     stack = make_stack(lc.DELETE_IN_PROGRESS)
     assert not api.delete(stack)
@@ -69,3 +59,23 @@ def test_suspend_only_from_running():
     stack = make_stack(lc.RESUME_COMPLETE)
     assert api.suspend(stack)
     assert stack.status == lc.SUSPEND_PENDING
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [lc.CREATE_COMPLETE, lc.RESUME_COMPLETE])
+def test_a_learners_keepalive_is_one_statement_even_when_too_soon(django_assert_num_queries, status):
+    stack = make_stack(status, suspend_timeout=120, last_activity=timezone.now() - timezone.timedelta(seconds=60))
+    with django_assert_num_queries(1):
+        reply = api.keepalive_by_name(stack.name, 300, 0)
+    assert reply["phase"] == api.READY and reply["status"] == status
+    stack.refresh_from_db()
+    moved = stack.suspend_by
+    assert moved > timezone.now() + timezone.timedelta(seconds=290)
+    assert stack.suspend_timeout == 300
+    # A second keepalive moments later: still one statement, and nothing moves.
+    with django_assert_num_queries(1):
+        reply = api.keepalive_by_name(stack.name, 300, 0)
+    assert reply["status"] == status
+    stack.refresh_from_db()
+    assert stack.suspend_by == moved
+    assert stack.log.count() == 1

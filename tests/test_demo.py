@@ -69,4 +69,8 @@ def test_a_restart_does_not_strand_earlier_learners(tmp_path):
                 assert key_file.read_text() == key, "the demo's secret key must survive a restart"
         finally:
             proc.send_signal(signal.SIGTERM)
-            proc.communicate(timeout=30)
+            _, err = proc.communicate(timeout=30)
+        logged = [line for line in err.splitlines() if " hastexo_lab." in line]
+        if run == "before":
+            assert any("NEW -> LAUNCH_PENDING" in line for line in logged), err
+        assert len(logged) == len(set(logged)), "the demo printed log lines twice"

@@ -3,6 +3,7 @@
 import pytest
 from celery.signals import before_task_publish
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+from django.utils import timezone
 
 from hastexo_lab import api
 from hastexo_lab import lifecycle as lc
@@ -236,7 +237,8 @@ def test_a_keepalive_before_the_suspend_starts_wins(worker, cloud):
     wait_status(stack, lc.CREATE_COMPLETE)
     from hastexo_lab import operations
     lc.transition(stack, lc.CREATE_COMPLETE, lc.SUSPEND_PENDING, "idle (as the suspender would)")
-    api.keepalive(stack)
+    # A keepalive moved the deadline on (and then lost the CPU before it could cancel).
+    Stack.objects.filter(pk=stack.pk).update(suspend_by=timezone.now() + timezone.timedelta(seconds=120))
     assert operations.suspend(stack.pk) is None
     stack.refresh_from_db()
     assert stack.status == lc.CREATE_COMPLETE

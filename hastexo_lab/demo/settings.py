@@ -51,7 +51,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"hastexo_lab": {"handlers": ["console"], "level": "INFO"}},
+    # Not propagated: the worker gives the root logger a handler of its own.
+    "loggers": {"hastexo_lab": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
 # One process: the broker can live in memory.

@@ -143,13 +143,19 @@ class OpenStackProvider(Provider):
             **common)
 
     @contextmanager
-    def _classified(self, what):
+    def _classified(self, what, expected=()):
+        """Turn client errors into provider errors. Those in ``expected`` are
+        answers the caller acts on (a 409 it adopts, a 404 that means a
+        delete finished), logged as such rather than as failures."""
         try:
             yield
         except Exception as err:
             error = classify(err, self.name)
-            log.warning("provider %s: %s failed (%s): %s", self.name, what,
-                        "transient" if error.transient else "permanent", error.message)
+            if isinstance(error, expected):
+                log.debug("provider %s: %s: %s", self.name, what, error.message)
+            else:
+                log.warning("provider %s: %s failed (%s): %s", self.name, what,
+                            "transient" if error.transient else "permanent", error.message)
             raise error from err
 
     # -- the interface ----------------------------------------------------------
@@ -160,13 +166,13 @@ class OpenStackProvider(Provider):
                   "environment": environment or {}, "files": files or {}, "disable_rollback": True}
         if timeout_mins:
             fields["timeout_mins"] = int(timeout_mins)
-        with self._classified(f"create {name}"):
+        with self._classified(f"create {name}", expected=(StackConflict,)):
             body = self.heat.stacks.create(**fields)
         return StackInfo(name=name, id=body["stack"]["id"], status="CREATE_IN_PROGRESS")
 
     def get_stack(self, ref):
         try:
-            with self._classified(f"show {ref}"):
+            with self._classified(f"show {ref}", expected=(StackNotFound,)):
                 stack = self.heat.stacks.get(ref)
         except StackNotFound:
             return StackInfo(name=ref.split("/")[0], id=None, status=GONE)
@@ -177,16 +183,16 @@ class OpenStackProvider(Provider):
                          reason=stack.stack_status_reason or "", outputs=outputs)
 
     def suspend_stack(self, ref):
-        with self._classified(f"suspend {ref}"):
+        with self._classified(f"suspend {ref}", expected=(StackConflict,)):
             self.heat.actions.suspend(ref)
 
     def resume_stack(self, ref):
-        with self._classified(f"resume {ref}"):
+        with self._classified(f"resume {ref}", expected=(StackConflict,)):
             self.heat.actions.resume(ref)
 
     def delete_stack(self, ref):
         try:
-            with self._classified(f"delete {ref}"):
+            with self._classified(f"delete {ref}", expected=(StackNotFound,)):
                 self.heat.stacks.delete(ref)
         except StackNotFound:
             log.info("provider %s: stack %s was already gone", self.name, ref)

@@ -204,3 +204,17 @@ def test_get_stacks_by_id_in_bulk(cloud, provider, monkeypatch):
     assert set(found) == set(ids)
     assert {info.name for info in found.values()} == {f"bulk-{i}" for i in range(5)}
     assert cloud.request_counts() == {"list": 1}
+
+
+def test_answers_the_caller_acts_on_are_not_logged_as_failures(provider, template, caplog):
+    import logging
+    caplog.set_level(logging.DEBUG, logger="hastexo_lab")
+    info = provider.create_stack("hxl-twice", template, parameters={"run": "r"})
+    with pytest.raises(StackConflict):
+        provider.create_stack("hxl-twice", template, parameters={"run": "r"})  # adopted by the launch
+    provider.delete_stack(info.identifier)
+    wait_until(lambda: provider.get_stack(info.identifier).gone, what="the delete")
+    provider.delete_stack(info.identifier)  # a 404 that only means the delete finished
+    assert provider.get_stack("hxl-never-made").gone
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING or "permanent" in r.getMessage()]
+    assert noisy == [], [r.getMessage() for r in noisy]
