@@ -18,11 +18,9 @@ import os
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-os.environ.update(DJANGO_SETTINGS_MODULE="tests.project.settings", HASTEXO_LAB_TEST_DB="postgresql",
-                  HASTEXO_LAB_TEST_DB_NAME="hastexo_lab_bench",
-                  HASTEXO_LAB_TEST_BROKER="redis://127.0.0.1:6379/14")
+# The suspender benchmark's environment (PostgreSQL, Redis, the project on
+# the path), its database and its queue.
+from suspender import purge, recreate_database
 
 
 def main():
@@ -35,7 +33,6 @@ def main():
                         help="seconds a round waits for the lab to be up again before it counts as lost")
     args = parser.parse_args()
 
-    from bench.suspender import purge, recreate_database
     from hastexo_lab.cloudsim import CloudConfig, CloudSim
     from tests.helpers import FAST, sample_template
 
