@@ -232,11 +232,10 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
     # -- helpers ----------------------------------------------------------------
 
     def _terminal_url(self):
-        from urllib.parse import urlencode
-        base = conf.get_settings().terminal_url
-        query = urlencode({"stack": self.stack_name, "port": self._selected_port(),
-                           "protocol": self.stack_protocol, "read_only": "1" if self.read_only else "0"})
-        return f"{base}{'&' if '?' in base else '?'}{query}"
+        """Read-only, protocol and port are this block's, signed into the
+        link: the learner's browser cannot change them."""
+        return api.terminal_link(conf.get_settings().terminal_url, self.stack_name, port=self._selected_port(),
+                                 protocol=self.stack_protocol, read_only=self.read_only)
 
     def _author_values(self):
         return {name: getattr(self, name) for name in self.editable_fields}

@@ -103,3 +103,11 @@ def start_command(*args, timeout=30, env=None):
 def sample_template():
     with open(SAMPLE_TEMPLATE, encoding="utf-8") as handle:
         return handle.read()
+
+
+def terminal_of(url):
+    """What the signed terminal link ``url`` tells the terminal (None if forged)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from hastexo_lab import api
+    return api.read_terminal_link(parse_qs(urlsplit(url).query).get("lab", [""])[0])

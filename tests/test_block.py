@@ -8,6 +8,7 @@ import pytest
 from hastexo_lab import lifecycle as lc
 from hastexo_lab.models import Stack
 
+from .helpers import terminal_of
 from .test_tasks import wait_status
 
 SSH, RDP, TWO = "hastexo_lab.0", "hastexo_lab.1", "hastexo_lab.2"
@@ -47,8 +48,10 @@ def test_first_status_launches_and_ready_brings_the_terminal(client, workbench, 
     wait_status(stack, lc.CREATE_COMPLETE)
     reply = call(client, SSH, "status", {}).json()
     assert reply["phase"] == "ready"
-    assert reply["terminal_url"].startswith("/terminal/?stack=hxl-")
-    assert "port=22" in reply["terminal_url"] and "protocol=ssh" in reply["terminal_url"]
+    assert reply["terminal_url"].startswith("/terminal/?lab=")
+    assert terminal_of(reply["terminal_url"]) == {"stack": stack.name, "port": 22, "protocol": "ssh",
+                                                  "read_only": False}
+    assert stack.name not in reply["terminal_url"]
     text = json.dumps(reply)
     secrets = stack.secrets()
     assert secrets["password"] not in text and "PRIVATE" not in text
@@ -94,7 +97,7 @@ def test_malformed_requests_get_400(lab, handler, body, message):
 
 def test_port_selection(lab):
     reply = call(lab, RDP, "set_port", {"port": 22}).json()
-    assert reply["port"] == 22 and "port=22" in reply["terminal_url"]
+    assert reply["port"] == 22 and terminal_of(reply["terminal_url"])["port"] == 22
 
 
 def test_keepalive_on_absent_stack(lab):

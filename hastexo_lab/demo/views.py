@@ -8,15 +8,20 @@ from .. import api
 
 
 def terminal(request):
-    stack = api.find(request.GET.get("stack", ""))
+    link = api.read_terminal_link(request.GET.get("lab"))
+    if link is None:
+        return HttpResponse("This terminal link is not valid.", status=403, content_type="text/plain")
+    stack = api.find(link["stack"])
     if stack is None:
         return HttpResponse("No such lab.", status=404, content_type="text/plain")
+    mode = "read-only" if link["read_only"] else "read-write"
     body = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Lab terminal</title>"
         "<style>body{background:#000;color:#ddd;font:14px monospace;padding:1em}</style></head><body>"
         f"<p>{escape(stack.name)}: {escape(stack.status)}</p>"
-        f"<p>{escape(request.GET.get('protocol', 'ssh'))} to {escape(stack.ip)}:"
-        f"{escape(request.GET.get('port', ''))} at provider {escape(stack.provider)}</p>"
+        f"<p class='connection' data-protocol='{escape(link['protocol'])}' data-port='{escape(link['port'])}' "
+        f"data-mode='{mode}'>{escape(link['protocol'])} to {escape(stack.ip)}:{escape(link['port'])} "
+        f"at provider {escape(stack.provider)}, {mode}</p>"
         "<p>In production this is the Guacamole terminal; the demo's fake cloud has no machine to connect to.</p>"
         "</body></html>"
     )

@@ -10,7 +10,7 @@ from hastexo_lab import api
 from hastexo_lab import lifecycle as lc
 from hastexo_lab.models import Stack
 
-from ..helpers import wait_until
+from ..helpers import terminal_of, wait_until
 from ..test_block import RDP, SSH
 from ..test_tasks import wait_status
 
@@ -55,8 +55,8 @@ def test_phases_in_order_then_the_terminal(page, cloud):
     assert seen_at - stack.status_changed_at.timestamp() < 2.5
     frame = driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal")
     assert frame.is_displayed()
-    assert frame.get_attribute("src").endswith(
-        f"/terminal/?stack={stack.name}&port=22&protocol=ssh&read_only=0")
+    assert terminal_of(frame.get_attribute("src")) == {"stack": stack.name, "port": 22, "protocol": "ssh",
+                                                       "read_only": False}
     status = driver.find_element(By.CSS_SELECTOR, "[role=status]")
     assert "ready" in status.text
 
@@ -173,10 +173,12 @@ def test_port_choice_in_a_desktop_lab(page):
     driver = page(RDP)
     wait_ready(driver)
     frame = driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal")
-    assert "port=3389" in frame.get_attribute("src") and "protocol=rdp" in frame.get_attribute("src")
+    assert terminal_of(frame.get_attribute("src"))["port"] == 3389
+    assert terminal_of(frame.get_attribute("src"))["protocol"] == "rdp"
     from selenium.webdriver.support.ui import Select
     Select(driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-port")).select_by_visible_text("console")
-    wait_until(lambda: "port=22&" in frame.get_attribute("src"), timeout=5, what="the terminal to switch ports")
+    wait_until(lambda: terminal_of(frame.get_attribute("src"))["port"] == 22, timeout=5,
+               what="the terminal to switch ports")
 
 
 def test_an_idle_tab_shows_a_suspend_within_one_status_interval(page):
