@@ -40,7 +40,9 @@ setup(
     install_requires=requirements("base.in"),
     entry_points={
         "console_scripts": ["hastexo-lab = hastexo_lab.cli:main"],
-        "xblock.v1": ["hastexo_lab = hastexo_lab.block:LabBlock"],
+        # Also under the hastexo XBlock's tag, so that its courses import whole
+        # (install one of the two blocks, not both).
+        "xblock.v1": ["hastexo_lab = hastexo_lab.block:LabBlock", "hastexo = hastexo_lab.block:LabBlock"],
         # Open edX installs the Django app into the LMS and Studio by these.
         "lms.djangoapp": ["hastexo_lab = hastexo_lab.apps:HastexoLabConfig"],
         "cms.djangoapp": ["hastexo_lab = hastexo_lab.apps:HastexoLabConfig"],

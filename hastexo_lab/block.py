@@ -26,7 +26,9 @@ _ = gettext_noop
 class LabBlock(StudioEditableXBlockMixin, XBlock):
     """A per-learner lab: a Heat stack reached through a terminal in the page."""
 
-    has_children = True
+    # No children: a lab can live in a content library (v2), which refuses
+    # blocks with children. Its instructions are its own content.
+    has_children = False
     has_score = True
     icon_class = "problem"
 
@@ -64,11 +66,27 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
                                   scope=Scope.settings)
     tests = List(display_name=_("Progress checks"), default=[], scope=Scope.content,
                  help=_("Scripts run on the lab; each passes with exit status 0."))
+    show_feedback = Boolean(display_name=_("Show feedback"), default=True, scope=Scope.settings,
+                            help=_("Show how many progress checks passed."))
+    show_hints_on_error = Boolean(display_name=_("Show hints"), default=True, scope=Scope.settings,
+                                  help=_("Show what failed checks printed, as hints."))
+    progress_check_result_heading = String(display_name=_("Progress check result heading"),
+                                           default=_("Progress check result"), scope=Scope.settings)
+    enable_fullscreen = String(display_name=_("Full screen"), default="inherit",
+                               values=("true", "false", "inherit"), scope=Scope.settings,
+                               help=_("Offer a full-screen terminal: true, false, or the platform's setting."))
+    stack_key_type = String(display_name=_("Key type"), default="", values=("", "rsa", "ed25519"),
+                            scope=Scope.settings,
+                            help=_("Kept from hastexo XBlock courses; the template creates the key pair."))
+    # What an OLX import left out or could not honour, shown to authors in Studio.
+    import_warnings = List(default=[], scope=Scope.settings)
     port = Integer(default=None, scope=Scope.user_state)
 
     editable_fields = ("display_name", "weight", "instructions", "stack_user_name", "stack_protocol",
                        "stack_template_path", "shared_environment", "providers", "ports", "launch_timeout",
-                       "suspend_timeout", "delete_age", "read_only", "hidden", "progress_check_label", "tests")
+                       "suspend_timeout", "delete_age", "read_only", "hidden", "progress_check_label", "tests",
+                       "show_feedback", "show_hints_on_error", "progress_check_result_heading",
+                       "enable_fullscreen")
 
     # -- who and where ----------------------------------------------------------
 
@@ -129,13 +147,8 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
     def student_view(self, context=None):
         settings = conf.get_settings()
         frag = Fragment()
-        children = [self.runtime.get_block(child_id) for child_id in self.children]
-        for child in children:
-            frag.add_fragment_resources(child.render("student_view", context))
-        frag.add_content(loader.render_django_template("templates/lab.html", {
-            "block": self,
-            "children_html": "".join(child.render("student_view", context).content for child in children),
-        }, i18n_service=self.runtime.service(self, "i18n")))
+        frag.add_content(loader.render_django_template("templates/lab.html", {"block": self},
+                                                       i18n_service=self.runtime.service(self, "i18n")))
         frag.add_css(loader.load_unicode("static/css/lab.css"))
         frag.add_javascript(loader.load_unicode("static/js/lab.js"))
         timeouts = settings.js_timeouts
@@ -293,46 +306,44 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
             known = None
         for field, message in authoring.check_lab(values, known):
             validation.add(ValidationMessage(ValidationMessage.ERROR, f"{self.fields[field].display_name}: {message}"))
+        for warning in self.import_warnings:
+            validation.add(ValidationMessage(ValidationMessage.WARNING, str(self._i18n(_("Imported: {warning}")))
+                                             .format(warning=warning)))
 
     # -- OLX ----------------------------------------------------------------------
 
     @classmethod
     def parse_xml(cls, node, runtime, keys):
+        """Our OLX and every form of the hastexo XBlock's, including its Studio
+        export's definition file (read from the course import's files)."""
         block = runtime.construct_xblock_from_class(cls, keys)
-        fields, others = olx.read_children(node)
-        fields.update(olx.attribute_fields(node, cls.fields))
-        for name, value in fields.items():
-            field = cls.fields[name]
-            if value is None:
-                setattr(block, name, None)
-            elif isinstance(value, str) and not isinstance(field, String):
-                if value == "" and field.default is None:
-                    continue
-                setattr(block, name, field.from_string(value))
-            else:
-                setattr(block, name, value)
-        for child in others:
-            block.runtime.add_node_as_child(block, child)
+        parsed = olx.parse(node, getattr(runtime, "resources_fs", None))
+        for name, value in parsed.fields.items():
+            setattr(block, name, value)
+        if parsed.warnings:
+            log.warning("lab %s: %s", keys.usage_id, "; ".join(parsed.warnings))
+        block.import_warnings = parsed.warnings
         return block
 
+    # Exported as attributes, when set; the list fields are option children.
+    OLX_ATTRIBUTES = ("display_name", "weight", "stack_user_name", "stack_protocol", "stack_template_path",
+                      "shared_environment", "launch_timeout", "suspend_timeout", "delete_age", "read_only",
+                      "hidden", "progress_check_label", "instructions", "show_feedback", "show_hints_on_error",
+                      "progress_check_result_heading", "enable_fullscreen", "stack_key_type")
+
     def add_xml_to_node(self, node):
+        from lxml import etree
         node.tag = self.scope_ids.block_type
-        for name in ("display_name", "weight", "stack_user_name", "stack_protocol", "stack_template_path",
-                     "shared_environment",
-                     "launch_timeout", "suspend_timeout", "delete_age", "read_only", "hidden",
-                     "progress_check_label", "instructions"):
+        for name in self.OLX_ATTRIBUTES:
             field = self.fields[name]
             if field.is_set_on(self):
                 value = getattr(self, name)
                 if value is not None:
                     node.set(name, value if isinstance(value, str) else field.to_string(value))
-        from lxml import etree
         for name in olx.LIST_FIELDS:
             if self.fields[name].is_set_on(self) and getattr(self, name):
                 child = etree.SubElement(node, f"{{{olx.OPTION_NS}}}{name}", nsmap={"option": olx.OPTION_NS})
                 child.text = olx.dump_list(getattr(self, name))
-        for child_id in self.children:
-            self.runtime.add_block_as_child_node(self.runtime.get_block(child_id), node)
 
     @staticmethod
     def workbench_scenarios():

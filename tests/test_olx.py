@@ -128,7 +128,7 @@ def test_hastexo_element_children_import(runtime):
     ('<hastexo_lab xmlns:option="http://code.edx.org/xblock/option"><option:ports>name: x</option:ports>'
      '</hastexo_lab>', "<option:ports> must be a YAML list"),
     ('<hastexo_lab><port name="x"/></hastexo_lab>', '<port> needs "name" and "number"'),
-    ('<hastexo_lab><port name="x" number="twenty"/></hastexo_lab>', "is not a whole number"),
+    ('<hastexo_lab><port name="x" number="twenty"/></hastexo_lab>', "must be a whole number, not 'twenty'"),
     ('<hastexo_lab><provider capacity="2"/></hastexo_lab>', '<provider> needs a "name"'),
 ])
 def test_malformed_olx_is_refused_with_a_reason(runtime, xml, message):
