@@ -5,6 +5,7 @@ Each check returns a list of (field, message) problems; an empty list means
 the values are fine.
 """
 
+import math
 import os
 import re
 
@@ -44,6 +45,14 @@ def check_lab(values, known_providers=None):
         if not _is_int(value) or not low <= value <= high:
             problems.append((key, _("{field} must be empty or a number of seconds from {low} to {high}.").format(
                 field=key, low=low, high=high)))
+    weight = values.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+        problems.append(("weight", _("Weight must be a number of points, 0 or more.")))
+    for key in ("read_only", "hidden", "show_feedback", "show_hints_on_error"):
+        if key in values and not isinstance(values[key], bool):
+            problems.append((key, _("{field} must be true or false.").format(field=key)))
+    if values.get("enable_fullscreen", "inherit") not in ("true", "false", "inherit"):
+        problems.append(("enable_fullscreen", _("Full screen must be true, false or inherit.")))
     shared = values.get("shared_environment") or ""
     if not isinstance(shared, str) or not SHARED_ENVIRONMENT_RE.match(shared):
         problems.append(("shared_environment", _("Shared environment must be empty or up to 40 letters, digits, "
@@ -75,6 +84,7 @@ def check_providers(providers, known=None):
         name = entry.get("name")
         if not isinstance(name, str) or not name:
             problems.append(("providers", _("Provider {n} needs a name.").format(n=i)))
+            continue
         elif known is not None and name not in known:
             problems.append(("providers", _("Unknown provider '{name}' (configured: {known}).").format(
                 name=name, known=", ".join(sorted(known)) or _("none"))))
@@ -113,6 +123,38 @@ def check_tests(tests):
     if not isinstance(tests, list) or not all(isinstance(t, str) and t.strip() for t in tests):
         return [("tests", _("Progress checks must be a list of non-empty scripts."))]
     return []
+
+
+def check_files(values, course_key):
+    """Problems with the course files a lab names: every template and
+    environment must be there, so that authors hear of it at save, not
+    their first learner at launch."""
+    problems = []
+    if not _course_files_here():
+        return problems  # nothing to look in (neither the LMS's files nor template_dir)
+    providers = values.get("providers") or []
+    paths = [("stack_template_path", values.get("stack_template_path") or "")]
+    for entry in providers if isinstance(providers, list) else []:
+        if isinstance(entry, dict):
+            for key in ("template", "environment"):
+                if isinstance(entry.get(key), str) and entry[key]:
+                    paths.append(("providers", entry[key]))
+    for field, path in paths:
+        if not path:
+            continue
+        try:
+            load_course_file(course_key, path)
+        except TemplateNotFound:
+            problems.append((field, _("{path} is not in the course's files (Files & Uploads).").format(path=path)))
+    return problems
+
+
+def _course_files_here():
+    try:
+        import xmodule.contentstore.django  # noqa: F401, PLC0415 (edx-platform only)
+    except ImportError:
+        return bool(conf.get_settings().template_dir)
+    return True
 
 
 class TemplateNotFound(Exception):

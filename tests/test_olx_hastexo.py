@@ -183,3 +183,16 @@ def test_import_warnings_show_in_studio(runtime):
     block = load(runtime, '<hastexo_lab stack_user_name="training" stack_template_path="lab.yaml" colour="red"/>')
     messages = block.validate().to_json()["messages"]
     assert any(m["type"] == ValidationMessage.WARNING and "'colour'" in m["text"] for m in messages), messages
+
+
+def test_a_lab_can_live_in_a_content_library(runtime):
+    """Content libraries (v2) refuse blocks that have children: a lab has
+    none, and the instructions that hastexo courses kept in html children
+    are its own content, shown to learners."""
+    from hastexo_lab.block import LabBlock
+    assert LabBlock.has_children is False
+    lab = import_unit(runtime, "inline")["yaml_lab"]
+    xml = export(runtime, lab)
+    assert all(child.tag.startswith("{") for child in etree.fromstring(xml)), "only option children"
+    html = lab.render("student_view").content
+    assert "Connect to the <b>desktop</b>." in html

@@ -62,3 +62,15 @@ def test_a_failed_save_changes_nothing(lab):
     save(lab, stack_protocol="telnet", display_name="Changed")
     page = lab.get(f"/scenario/{SSH}/?student=alice").content.decode()
     assert "Changed" not in page
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"weight": float("nan")}, "Weight must be a number of points"),
+    ({"weight": -1}, "Weight must be a number of points"),
+    ({"providers": [{"name": ["a", "b"]}]}, "Provider 1 needs a name"),
+    ({"stack_template_path": "no-such-template.yaml"}, "no-such-template.yaml is not in the course's files"),
+    ({"providers": [{"name": "default", "template": "missing.yaml"}]}, "missing.yaml is not in the course's files"),
+    ({"enable_fullscreen": "sometimes"}, "Full screen"),
+])
+def test_wrong_values_are_named_at_save(lab, values, message):
+    assert message in messages(save(lab, **values))

@@ -235,3 +235,45 @@ def test_leaving_the_page_brings_the_suspend_forward(page):
     stack = Stack.objects.get()
     assert stack.status == lc.CREATE_COMPLETE
     assert (stack.suspend_by - stack.last_activity).total_seconds() < stack.suspend_timeout
+
+
+def test_studio_editing_in_the_workbench(page, live_server, browser):
+    """Edit in the demo's workbench: a bad value is named next to its field, a
+    list that is not JSON is named before anything is sent, and a good save
+    changes what learners see."""
+    driver = browser
+    driver.get(f"{live_server.url}/scenario/{SSH}/studio_view/?student=author")
+
+    def field(name):
+        return driver.find_element(By.CSS_SELECTOR, f"li.field[data-field-name='{name}']")
+
+    def set_value(name, text):
+        control = driver.find_element(By.ID, f"xb-field-edit-{name}")
+        control.clear()
+        control.send_keys(text)
+
+    def save():
+        driver.find_element(By.CSS_SELECTOR, ".save-button").click()
+
+    def status():
+        found = driver.find_elements(By.CSS_SELECTOR, ".hastexo-lab-studio-status")
+        return found[0].text if found else ""
+
+    set_value("weight", "-1")
+    save()
+    wait_until(lambda: field("weight").find_elements(By.CSS_SELECTOR, ".hastexo-lab-field-error"), timeout=5,
+               what="the weight's error next to it")
+    assert "Weight must be a number of points" in field("weight").text
+    assert "Not saved" in status()
+    set_value("weight", "2")
+    set_value("ports", "[{name: shell}")
+    save()
+    wait_until(lambda: "not valid JSON" in field("ports").text, timeout=5, what="the ports' JSON error")
+    set_value("ports", "[]")
+    set_value("display_name", "Renamed lab")
+    save()
+    wait_until(lambda: status() == "Saved.", timeout=5, what="the save")
+    assert not driver.find_elements(By.CSS_SELECTOR, ".hastexo-lab-field-error")
+    driver.get(f"{live_server.url}/scenario/{SSH}/?student=alice")
+    wait_until(lambda: "Renamed lab" in driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-title").text, timeout=5,
+               what="the learner view to show the new name")
