@@ -300,11 +300,14 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         for name, value in values.items():
             if name not in self.editable_fields:
                 continue
+            field = self.fields[name]
             try:
-                self.fields[name].from_json(value)
+                if isinstance(field, Boolean) and not isinstance(value, bool):
+                    raise ValueError(value)  # from_json would take "maybe" for False
+                field.from_json(value)
             except (TypeError, ValueError):
                 raise JsonHandlerError(400, {"messages": [{"type": "error", "text": str(self._i18n(
-                    _("{field}: not a valid value")).format(field=self.fields[name].display_name))}]})
+                    _("{field}: not a valid value")).format(field=field.display_name))}]})
         return StudioEditableXBlockMixin.submit_studio_edits.__wrapped__(self, data, suffix)
 
     def validate_field_data(self, validation, data):

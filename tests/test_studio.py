@@ -71,6 +71,8 @@ def test_a_failed_save_changes_nothing(lab):
     ({"stack_template_path": "no-such-template.yaml"}, "no-such-template.yaml is not in the course's files"),
     ({"providers": [{"name": "default", "template": "missing.yaml"}]}, "missing.yaml is not in the course's files"),
     ({"enable_fullscreen": "sometimes"}, "Full screen"),
+    ({"read_only": "maybe"}, "Read only: not a valid value"),
+    ({"launch_timeout": "abc"}, "Launch timeout: not a valid value"),
 ])
 def test_wrong_values_are_named_at_save(lab, values, message):
     assert message in messages(save(lab, **values))
