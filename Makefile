@@ -15,10 +15,12 @@ help:
 	@echo "make quality       lint with ruff"
 	@echo "make requirements  recompile requirements/*.txt from requirements/*.in"
 
-$(STAMP): requirements/test.txt setup.py
+# The block and, as a package of its own, the fake cloud (the demo and the
+# tests need both; an LMS installs only the block).
+$(STAMP): requirements/test.txt setup.py cloudsim/setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/test.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e cloudsim -e .
 	touch $@
 
 # Two passes: everything on the embedded defaults (SQLite, in-memory broker),
@@ -53,10 +55,10 @@ demo: $(STAMP)
 	$(BIN)/python -m hastexo_lab demo $(ARGS)
 
 cloudsim: $(STAMP)
-	$(BIN)/python -m hastexo_lab cloudsim $(ARGS)
+	$(BIN)/python -m hastexo_cloudsim $(ARGS)
 
 quality: $(STAMP)
-	$(BIN)/ruff check hastexo_lab tests bench
+	$(BIN)/ruff check hastexo_lab cloudsim tests bench
 
 requirements: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip-tools

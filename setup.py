@@ -38,6 +38,9 @@ setup(
     include_package_data=True,
     python_requires=">=3.11",
     install_requires=requirements("base.in"),
+    # The demo runs against the fake cloud, a package of its own in cloudsim/
+    # (never installed into an LMS): pip install -e cloudsim -e '.[demo]'.
+    extras_require={"demo": ["hastexo-lab-cloudsim", "xblock-sdk"]},
     entry_points={
         "console_scripts": ["hastexo-lab = hastexo_lab.cli:main"],
         # Also under the hastexo XBlock's tag, so that its courses import whole

@@ -23,8 +23,8 @@ from keystoneauth1.identity import v3
 
 SERVER = r"""
 import socket, sys
-from hastexo_lab.cloudsim import CloudConfig, CloudSim
-from hastexo_lab.cloudsim import server
+from hastexo_cloudsim import CloudConfig, CloudSim
+from hastexo_cloudsim import server
 if sys.argv[1] == "nagle":
     # Undo TCP_NODELAY to show what it saves.
     base = server.BaseHTTPRequestHandler.setup

@@ -33,7 +33,8 @@ def main():
                         help="seconds a round waits for the lab to be up again before it counts as lost")
     args = parser.parse_args()
 
-    from hastexo_lab.cloudsim import CloudConfig, CloudSim
+    from hastexo_cloudsim import CloudConfig, CloudSim
+
     from tests.helpers import FAST, sample_template
 
     recreate_database()

@@ -125,7 +125,7 @@ def end_to_end(idle, suspend_time):
         cursor.execute("TRUNCATE hastexo_lab_stacklog, hastexo_lab_stack")
     purge()
     cloud = subprocess.Popen(
-        [sys.executable, "-m", "hastexo_lab", "cloudsim", "--port", "0", "--create-time", "0",
+        [sys.executable, "-m", "hastexo_cloudsim", "--port", "0", "--create-time", "0",
          "--suspend-time", str(suspend_time)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     lines = []
     while not lines or not lines[-1].startswith("Press Ctrl+C"):

@@ -1,92 +1,8 @@
 """The ``hastexo-lab`` command."""
 
 import argparse
-import json
 import logging
-import signal
 import sys
-import threading
-
-from .cloudsim import CloudConfig, CloudSim, parse_spec
-
-
-def _cloudsim_parser(sub):
-    p = sub.add_parser("cloudsim", help="run a fake OpenStack cloud (Keystone v3 + Heat v1)",
-                       description="Run a fake OpenStack cloud (Keystone v3 + Heat v1) in the foreground.")
-    d = CloudConfig()
-    p.add_argument("--host", default=d.host, help="address to listen on (default: %(default)s)")
-    p.add_argument("--port", type=int, default=d.port, help="port to listen on, 0 for any (default: %(default)s)")
-    p.add_argument("--region", default=d.region, help="region name in the catalog (default: %(default)s)")
-    p.add_argument("--username", default=d.username, help="user name (default: %(default)s)")
-    p.add_argument("--password", default=d.password, help="password (default: %(default)s)")
-    p.add_argument("--project", default=d.project_name, help="project name (default: %(default)s)")
-    p.add_argument("--token-ttl", type=float, default=d.token_ttl, metavar="SECONDS",
-                   help="token lifetime (default: %(default)s)")
-    for op in ("create", "suspend", "resume", "delete"):
-        p.add_argument(f"--{op}-time", type=float, default=d.durations[op], metavar="SECONDS",
-                       help=f"how long a stack {op} takes (default: %(default)s)")
-    p.add_argument("--fault", action="append", default=[], metavar="OP:EFFECT[:k=v,...]",
-                   help="inject a fault, e.g. create:fail:count=2, show:error:fraction=0.1,status=503, "
-                        "suspend:hang, any:slow:delay=2, list:drop (repeatable)")
-    p.add_argument("--seed", type=int, default=None, help="seed for fractional faults")
-    p.add_argument("--verbose", action="store_true", help="log every request")
-    p.set_defaults(func=run_cloudsim)
-
-
-def run_cloudsim(args):
-    try:
-        config = CloudConfig(
-            host=args.host, port=args.port, region=args.region, username=args.username,
-            password=args.password, project_name=args.project, token_ttl=args.token_ttl,
-            seed=args.seed,
-            durations={op: getattr(args, f"{op}_time") for op in ("create", "suspend", "resume", "delete")},
-        )
-        faults = [parse_spec(spec) for spec in args.fault]
-    except ValueError as exc:
-        print(f"hastexo-lab cloudsim: {exc}", file=sys.stderr)
-        return 2
-    try:
-        cloud = CloudSim(config)
-    except OSError as exc:
-        print(f"hastexo-lab cloudsim: cannot listen on {args.host}:{args.port}: {exc.strerror} "
-              "(choose another with --host/--port)", file=sys.stderr)
-        return 2
-    for fault in faults:
-        cloud.faults.install(fault)
-
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    cloud.start()
-    print(f"Fake OpenStack cloud (Keystone v3 + Heat v1) listening on {cloud.base_url}")
-    print("Credentials, as environment variables for the openstack and heat clients:")
-    for key, value in _environment(cloud).items():
-        print(f"  export {key}={value}")
-    print("As a hastexo_lab provider (XBLOCK_SETTINGS['hastexo_lab']['providers']):")
-    print("  " + json.dumps({"default": cloud.provider_config()}))
-    print(f"Admin API: {cloud.base_url}/admin/stats, /admin/faults, /admin/tokens/revoke, /admin/durations")
-    if faults:
-        print("Faults: " + "; ".join(args.fault))
-    print("Press Ctrl+C to stop.", flush=True)
-    while not stop.wait(0.5):
-        pass
-    cloud.stop()
-    print("Stopped.", flush=True)
-    return 0
-
-
-def _environment(cloud):
-    cfg = cloud.config
-    return {
-        "OS_AUTH_URL": cloud.auth_url,
-        "OS_IDENTITY_API_VERSION": "3",
-        "OS_USERNAME": cfg.username,
-        "OS_PASSWORD": cfg.password,
-        "OS_USER_DOMAIN_NAME": cfg.domain_name,
-        "OS_PROJECT_NAME": cfg.project_name,
-        "OS_PROJECT_DOMAIN_NAME": cfg.domain_name,
-        "OS_REGION_NAME": cfg.region,
-    }
 
 
 def _demo_parser(sub):
@@ -114,7 +30,6 @@ def run_demo(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="hastexo-lab", description="hastexo_lab command line tools")
     sub = parser.add_subparsers(dest="command", required=True)
-    _cloudsim_parser(sub)
     _demo_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,

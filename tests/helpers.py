@@ -1,103 +1,29 @@
-"""Shared test helpers: a movable clock, waiting, and clients for a fake cloud."""
+"""Shared test helpers: waiting and clients for a fake cloud (from the fake
+cloud's own testing module), starting commands, the sample template."""
 
 import os
-import threading
-import time
 
-from heatclient import client as heat_client
-from keystoneauth1 import session as ks_session
-from keystoneauth1.identity import v3
+from hastexo_cloudsim.testing import (
+    FAST,
+    FakeClock,
+    heat_for,
+    start_module,
+    wait_for_gone,
+    wait_for_status,
+    wait_until,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_TEMPLATE = os.path.join(ROOT, "samples", "hot", "lab.yaml")
 
-# Short enough for a quick suite, long enough to observe *_IN_PROGRESS.
-FAST = {"create": 0.15, "suspend": 0.1, "resume": 0.1, "delete": 0.05}
-
-
-class FakeClock:
-    """A clock that only moves when told to; starts at the real time."""
-
-    def __init__(self):
-        self.now = time.time()
-        self._lock = threading.Lock()
-
-    def __call__(self):
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds):
-        with self._lock:
-            self.now += seconds
-
-
-def heat_for(cloud, **overrides):
-    """An unmodified heatclient on a keystoneauth1 session, logged in to ``cloud``."""
-    cfg = cloud.config
-    auth = v3.Password(
-        auth_url=cloud.auth_url,
-        username=overrides.get("username", cfg.username),
-        password=overrides.get("password", cfg.password),
-        user_domain_name=cfg.domain_name,
-        project_name=cfg.project_name,
-        project_domain_name=cfg.domain_name,
-    )
-    return heat_client.Client("1", session=ks_session.Session(auth=auth), region_name=cfg.region)
-
-
-def wait_until(predicate, timeout=5.0, interval=0.02, what="condition"):
-    """Poll ``predicate`` until it returns a truthy value; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
-
-
-def wait_for_status(heat, ref, status, timeout=5.0):
-    """Wait until a stack (by heatclient) reaches ``status``; returns the stack."""
-    def check():
-        stack = heat.stacks.get(ref)
-        return stack if stack.stack_status == status else None
-    return wait_until(check, timeout, what=f"{ref} to reach {status}")
-
-
-def wait_for_gone(heat, ref, timeout=5.0):
-    """Wait until Heat answers 404 for a stack."""
-    from heatclient import exc as heat_exc
-
-    def gone():
-        try:
-            heat.stacks.get(ref)
-        except heat_exc.HTTPNotFound:
-            return True
-        return False
-    wait_until(gone, timeout, what=f"{ref} to be deleted")
+__all__ = ["FAST", "ROOT", "SAMPLE_TEMPLATE", "FakeClock", "heat_for", "sample_template", "start_command",
+           "terminal_of", "wait_for_gone", "wait_for_status", "wait_until"]
 
 
 def start_command(*args, timeout=30, env=None):
     """Run ``python -m hastexo_lab ARGS`` until it prints "Press Ctrl+C";
-    returns (process, banner lines). Fails with its output if it does not."""
-    import subprocess
-    import sys
-
-    env = dict(env if env is not None else os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "hastexo_lab", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("Press Ctrl+C"):
-            return proc, lines
-    proc.kill()
-    raise AssertionError(f"{args[0]} did not start: " + "".join(lines) + proc.stderr.read())
+    returns (process, banner lines)."""
+    return start_module("hastexo_lab", *args, timeout=timeout, env=env, cwd=ROOT)
 
 
 def sample_template():

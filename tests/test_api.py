@@ -2,10 +2,10 @@
 
 import pytest
 from django.utils import timezone
+from hastexo_cloudsim.heat import NAME_RE
 
 from hastexo_lab import api
 from hastexo_lab import lifecycle as lc
-from hastexo_lab.cloudsim.heat import NAME_RE
 from hastexo_lab.models import Stack
 
 from .factories import make_stack

@@ -16,7 +16,12 @@ SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 
 def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspend_time=3.0,
         resume_time=3.0, delete_time=2.0):
-    from ..cloudsim import CloudConfig, CloudSim
+    try:
+        from hastexo_cloudsim import CloudConfig, CloudSim
+    except ImportError:
+        print("hastexo-lab demo: the fake cloud is not installed; install the demo extra "
+              "(pip install -e cloudsim -e '.[demo]', as `make demo` does)", file=sys.stderr)
+        return 2
 
     if not os.path.isfile(os.path.join(SAMPLES, "lab.yaml")):
         print(f"hastexo-lab demo: the sample template is missing ({SAMPLES}/lab.yaml); "

@@ -2,13 +2,11 @@
 
 import pytest
 import requests
+from hastexo_cloudsim import parse_spec
+from hastexo_cloudsim.testing import heat_for, wait_for_status
 from heatclient import exc as heat_exc
 from keystoneauth1 import exceptions as ks_exc
-
-from hastexo_lab.cloudsim import parse_spec
-
-from ..helpers import heat_for, wait_for_status
-from .test_heat_api import MINIMAL, create
+from test_heat_api import MINIMAL, create
 
 
 def test_operation_failure_for_the_next_n(cloud, heat):

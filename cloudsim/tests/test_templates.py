@@ -2,9 +2,8 @@
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+from hastexo_cloudsim.testing import wait_for_status
 from heatclient import exc as heat_exc
-
-from ..helpers import wait_for_status
 
 HEADER = "heat_template_version: 2016-10-14\n"
 
@@ -40,7 +39,7 @@ def test_floating_ips_are_unique_per_stack(heat, template):
 
 
 def test_floating_ip_addresses_stay_unique_at_scale():
-    from hastexo_lab.cloudsim.resources import BuildContext
+    from hastexo_cloudsim.resources import BuildContext
     ips = {BuildContext("s", "i", n).floating_ip for n in range(1, 200_000)}
     assert len(ips) == 199_999
     assert not any(ip.endswith((".0", ".255")) for ip in ips)

@@ -2,9 +2,8 @@
 
 import pytest
 import requests
+from hastexo_cloudsim.testing import heat_for, wait_for_gone, wait_for_status
 from heatclient import exc as heat_exc
-
-from ..helpers import heat_for, wait_for_gone, wait_for_status
 
 MINIMAL = """
 heat_template_version: 2016-10-14

@@ -2,12 +2,11 @@
 
 import pytest
 import requests
+from hastexo_cloudsim.testing import heat_for
 from heatclient import exc as heat_exc
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import generic, v3
-
-from ..helpers import heat_for
 
 
 def password_body(cfg, **user):

@@ -1,4 +1,4 @@
-"""`hastexo-lab cloudsim` as an operator runs it: a real process, driven by a plain heatclient script."""
+"""`hastexo-cloudsim` as an operator runs it: a real process, driven by a plain heatclient script."""
 
 import re
 import signal
@@ -7,15 +7,15 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT, sample_template
+from hastexo_cloudsim.testing import start_module, wait_until
 from heatclient import client as heat_client
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from ..helpers import ROOT, sample_template, start_command, wait_until
-
 
 def start(*args):
-    proc, lines = start_command("cloudsim", *args)
+    proc, lines = start_module("hastexo_cloudsim", *args, cwd=ROOT)
     return proc, "".join(lines)
 
 
@@ -68,7 +68,7 @@ def test_faults_from_the_command_line():
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "hastexo_lab", "cloudsim", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "hastexo_cloudsim", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=30)
 
 
