@@ -1,0 +1,24 @@
+"""What an LMS installs and loads: the block, never the fake cloud."""
+
+import subprocess
+import sys
+
+from .helpers import ROOT
+
+LMS_MODULES = ["hastexo_lab.block", "hastexo_lab.api", "hastexo_lab.tasks", "hastexo_lab.operations",
+               "hastexo_lab.sweeps", "hastexo_lab.admin", "hastexo_lab.celery", "hastexo_lab.models",
+               "hastexo_lab.providers.openstack"]
+
+
+def test_nothing_the_lms_or_a_worker_loads_imports_the_fake_cloud():
+    script = ("import os, sys, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.project.settings'; "
+              "django.setup(); import importlib; "
+              f"[importlib.import_module(m) for m in {LMS_MODULES!r}]; "
+              "print(sorted(m for m in sys.modules if m.startswith('hastexo_cloudsim')))")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_blocks_package_does_not_ship_the_fake_cloud():
+    from setuptools import find_packages
+    assert not [p for p in find_packages(ROOT, include=["hastexo_lab", "hastexo_lab.*"]) if "cloudsim" in p]
