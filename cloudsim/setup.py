@@ -21,7 +21,7 @@ setup(
     license="AGPL-3.0-or-later",
     packages=find_packages(include=["hastexo_cloudsim", "hastexo_cloudsim.*"]),
     python_requires=">=3.11",
-    install_requires=["PyYAML", "cryptography"],
+    install_requires=["PyYAML", "cryptography", "asyncssh"],
     entry_points={"console_scripts": ["hastexo-cloudsim = hastexo_cloudsim.cli:main"]},
     classifiers=[
         "License :: OSI Approved :: GNU Affero General Public License v3 or later (AGPLv3+)",

@@ -170,10 +170,7 @@ def _find_vanished(now):
     from .operations import vanished
 
     lost = []
-    # (A lab still being probed has a poll chain of its own, which the
-    # reconciler restarts when it goes quiet: its polled_at is left alone.)
-    expected = (Stack.objects.filter(status__in=list(lc.EXPECTED_AT_CLOUD)).exclude(provider_stack_id="")
-                .exclude(status__in=list(lc.UP), reachable_at__isnull=True))
+    expected = Stack.objects.filter(status__in=list(lc.EXPECTED_AT_CLOUD)).exclude(provider_stack_id="")
     for provider_name in expected.values_list("provider", flat=True).distinct():
         rows = list(expected.filter(provider=provider_name)
                     .order_by(F("polled_at").asc(nulls_first=True), "pk")[:BATCH_SIZE])
@@ -189,7 +186,10 @@ def _find_vanished(now):
             reason = f"{provider_name} no longer has the stack" + (f" ({info.status})" if info else "")
             if vanished(stack, reason, where=Q(provider_stack_id=stack.provider_stack_id)):
                 lost.append(stack.pk)
-        Stack.objects.filter(pk__in=[s.pk for s in rows]).exclude(pk__in=lost).update(polled_at=now)
+        # (A lab still being probed has a poll chain of its own, which the
+        # reconciler restarts when it goes quiet: its polled_at is left alone.)
+        (Stack.objects.filter(pk__in=[s.pk for s in rows]).exclude(pk__in=lost)
+         .exclude(status__in=list(lc.UP), reachable_at__isnull=True).update(polled_at=now))
     if lost:
         log.warning("reconciler: %d stacks vanished at their cloud", len(lost))
     return lost

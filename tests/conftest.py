@@ -18,8 +18,8 @@ def template():
     return sample_template()
 
 
-# The fake clouds have no machines to connect to: do not wait for ports.
-FAST_LAB = {"poll_initial": 0.05, "poll_max": 0.2, "task_retries": 2, "delete_attempts": 2, "wait_for_port": False}
+# Fast polling; a lab is ready once its machine (the fake cloud's SSH server) accepts connections.
+FAST_LAB = {"poll_initial": 0.05, "poll_max": 0.2, "task_retries": 2, "delete_attempts": 2}
 
 
 @pytest.fixture

@@ -60,11 +60,12 @@ def make_lab(provider_name, template, name="hxl-race-lab"):
     provider = clouds.get_provider(provider_name)
     info = provider.create_stack(name, template, parameters={"run": "race"})
     _wait(lambda: provider.get_stack(info.identifier).status == "CREATE_COMPLETE", 30)
+    address = provider.get_stack(info.identifier).outputs["public_ip"]
     now = timezone.now()
     return Stack.objects.create(
         name=name, course_id="race", anonymous_student_id="learner", status=lc.CREATE_COMPLETE,
         previous_status=lc.LAUNCH_PENDING, status_changed_at=now, provider=provider_name,
-        provider_stack_id=info.id, ip="127.0.0.2", reachable_at=now, last_activity=now,
+        provider_stack_id=info.id, ip=address, reachable_at=now, last_activity=now,
         suspend_timeout=SUSPEND_TIMEOUT, delete_age=0, suspend_by=now)
 
 
@@ -83,7 +84,7 @@ def _one_round(stack, cloud, offset, settle, results):
     Stack.objects.filter(pk=stack.pk).update(
         status=lc.SUSPEND_PENDING, previous_status=lc.CREATE_COMPLETE, status_changed_at=now,
         suspend_by=now - timezone.timedelta(seconds=1), last_activity=now - timezone.timedelta(seconds=121),
-        resume_requested=False)
+        resume_requested=False, reachable_at=now)
     heat_before = cloud.last_request_at("suspend")
     barrier, seen = threading.Barrier(2), {}
 

@@ -9,7 +9,7 @@ from hastexo_lab import lifecycle as lc
 from hastexo_lab.models import Stack
 
 from .helpers import terminal_of
-from .test_tasks import wait_status
+from .test_tasks import wait_ready, wait_status
 
 SSH, RDP, TWO = "hastexo_lab.0", "hastexo_lab.1", "hastexo_lab.2"
 
@@ -45,7 +45,7 @@ def test_first_status_launches_and_ready_brings_the_terminal(client, workbench, 
     reply = call(client, SSH, "status", {"launch": True}).json()
     assert reply["phase"] == "queued"
     stack = Stack.objects.get()
-    wait_status(stack, lc.CREATE_COMPLETE)
+    wait_ready(stack)
     reply = call(client, SSH, "status", {}).json()
     assert reply["phase"] == "ready"
     assert reply["terminal_url"].startswith("/terminal/?lab=")
@@ -130,7 +130,7 @@ def test_keepalive_cancels_a_chosen_suspend_and_resumes_a_suspended_lab(client, 
     from hastexo_lab import api
     call(client, SSH, "status", {"launch": True})
     stack = Stack.objects.get()
-    wait_status(stack, lc.CREATE_COMPLETE)
+    wait_ready(stack)
     lc.transition(stack, lc.CREATE_COMPLETE, lc.SUSPEND_PENDING, "idle (as the suspender would)")
     assert call(client, SSH, "keepalive", {}).json()["phase"] == "ready"
     stack.refresh_from_db()

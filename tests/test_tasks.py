@@ -35,6 +35,15 @@ def wait_status(stack, *statuses, timeout=10):
     return stack
 
 
+def wait_ready(stack, timeout=10):
+    """Up, and its machine accepts connections (what the learner sees as ready)."""
+    def ready():
+        stack.refresh_from_db()
+        return stack.status in lc.UP and stack.reachable_at is not None
+    wait_until(ready, timeout, what=f"{stack.name} to be ready (is {stack.status})")
+    return stack
+
+
 def story(stack):
     return [(e.from_status, e.to_status) for e in stack.log.all()]
 

@@ -30,8 +30,17 @@ class CloudConfig:
     )
     # Seed for the random choices of fractional faults, so a run can be replayed.
     seed: int | None = None
+    # Machines behind the servers: SSH on each server's floating IP (see
+    # machines.py). Off for pure API load tests.
+    machines: bool = True
+    # The port the machines' SSH servers listen on (22 needs root).
+    ssh_port: int = 22
+    # Seconds from CREATE_COMPLETE until a new machine accepts logins.
+    boot_time: float = 0.5
 
     def __post_init__(self):
+        if not _is_loopback(self.host):
+            raise ValueError(f"the fake cloud listens on loopback addresses only (it gives shells), not {self.host!r}")
         unknown = set(self.durations) - set(OPERATIONS)
         if unknown:
             raise ValueError(f"unknown operation(s) in durations: {', '.join(sorted(unknown))}")
@@ -41,3 +50,13 @@ class CloudConfig:
                 raise ValueError(f"duration of {op} must not be negative")
         if self.token_ttl <= 0:
             raise ValueError("token_ttl must be positive")
+
+
+def _is_loopback(host):
+    import ipaddress
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -58,6 +58,9 @@ class FakeStack:
         self.resources = {}
         self.outputs = []
         self.tags = None
+        # When the last operation ended; whether its machines may be running.
+        self.settled_at = now
+        self.had_machines = False
 
     @property
     def state(self):
@@ -66,6 +69,9 @@ class FakeStack:
     @property
     def identifier(self):
         return f"{self.name}/{self.id}"
+
+
+_STACK_NUMBERS = itertools.count(1)
 
 
 class HeatEngine:
@@ -78,7 +84,9 @@ class HeatEngine:
         self._stacks = {}  # id -> FakeStack, deleted ones included
         self._by_name = {}  # (project, name) -> live FakeStack
         self._lock = threading.RLock()
-        self._index = itertools.count(1)
+        # Shared by every cloud of the process: stack numbers (and so the
+        # stacks' loopback addresses, where their machines listen) never repeat.
+        self._index = _STACK_NUMBERS
         self._event_ids = itertools.count(1)
 
     # -- creating -------------------------------------------------------------
@@ -243,6 +251,30 @@ class HeatEngine:
                 self._advance(stack, now)
             return sum(1 for s in self._stacks.values() if s.deleted_at is None)
 
+    def machine_states(self, now):
+        """(stack, state, since) for every stack whose machines may need to
+        change: state is "up" (created or resumed, since when), "frozen"
+        (suspending, suspended or resuming), "gone" (deleting or deleted) or
+        "pending" (being created, or failed)."""
+        with self._lock:
+            result = []
+            for stack in list(self._stacks.values()):
+                if stack.deleted_at is not None and not stack.had_machines:
+                    continue
+                self._advance(stack, now)
+                if stack.action == "DELETE" or stack.deleted_at is not None:
+                    state = "gone"
+                    stack.had_machines = False
+                elif stack.action in ("SUSPEND", "RESUME") and stack.state != "RESUME_COMPLETE":
+                    state = "frozen"
+                elif stack.state in ("CREATE_COMPLETE", "RESUME_COMPLETE"):
+                    state = "up"
+                    stack.had_machines = True
+                else:
+                    state = "pending"
+                result.append((stack, state, stack.settled_at))
+            return result
+
     # -- the state machine ----------------------------------------------------
 
     def _start(self, stack, action, now):
@@ -272,6 +304,7 @@ class HeatEngine:
         if op is None or op.ends is None or now < op.ends:
             return
         stack.operation = None
+        stack.settled_at = op.ends
         stack.status = "FAILED" if op.failed else "COMPLETE"
         stack.reason = op.reason
         if op.action != "CREATE":

@@ -231,7 +231,7 @@ class Resolver:
             self._build(dep)
         reference, attrs = resources.build(decl["type"], props, self.ctx)
         self._building.pop()
-        self.built[name] = {"type": decl["type"], "reference": reference, "attributes": attrs}
+        self.built[name] = {"type": decl["type"], "reference": reference, "attributes": attrs, "properties": props}
         return self.built[name]
 
     def _ref_check(self, target, where):

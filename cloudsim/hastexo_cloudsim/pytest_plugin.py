@@ -10,6 +10,7 @@ from .testing import FAST, FakeClock, heat_for
 def start_cloud(**kwargs):
     """A fake cloud on an ephemeral loopback port with fast operations."""
     clock = kwargs.pop("clock", None)
+    kwargs.setdefault("boot_time", 0.1)
     config = CloudConfig(port=0, durations=dict(FAST), seed=1234, **kwargs)
     cloud = CloudSim(config, clock=clock) if clock else CloudSim(config)
     return cloud.start()

@@ -17,6 +17,7 @@ from .errors import ApiError, bad_request, not_found
 from .faults import FaultInjector, make_fault
 from .heat import HeatEngine
 from .keystone import Keystone
+from .machines import MachineHost
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class CloudSim:
         self._counts = Counter()
         self._last_seen = {}
         self._counts_lock = threading.Lock()
+        self.machines = MachineHost(self.heat, self.config) if self.config.machines else None
         self._server = ThreadingHTTPServer((self.config.host, self.config.port), _Handler)
         self._server.daemon_threads = True
         self._server.cloud = self
@@ -88,6 +90,8 @@ class CloudSim:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="cloudsim", daemon=True)
         self._thread.start()
+        if self.machines is not None:
+            self.machines.start()
         return self
 
     def serve_forever(self):
@@ -99,6 +103,8 @@ class CloudSim:
             self._server.shutdown()
             self._thread.join()
             self._thread = None
+        if self.machines is not None:
+            self.machines.stop()
         self._server.server_close()
 
     def __enter__(self):

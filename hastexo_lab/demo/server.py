@@ -41,8 +41,6 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
         "suspend_timeout": 60,
         "suspend_interval": 10,
         "js_timeouts": {"idle": 90_000},
-        # The fake clouds' labs are addresses with no machine behind them.
-        "wait_for_port": False,
     })
 
     import django

@@ -1,0 +1,419 @@
+"""The fake servers' machines: an SSH server (asyncssh) on the address the
+cloud reports for each server, with a real shell behind it.
+
+A machine accepts exactly the logins its template set up: the users of the
+server's cloud-config, with the stack's key pair (and the keys cloud-config
+lists) or the password cloud-config's ``chpasswd`` gives. A login with a
+terminal attaches to the machine's one shell session (a bash on a real PTY,
+in the machine's own home directory, running as the cloud's own OS user):
+a second login or a reconnect finds the same shell and its recent output,
+as ``screen -xRR`` does on a real lab. ``ssh host command`` runs the command
+and returns its output and exit status; SFTP works inside the home directory.
+
+Nothing runs for a machine until somebody logs in: an idle machine is one
+listening socket. Suspending the stack freezes every process of the machine
+(SIGSTOP to their process groups) and closes its port; resuming thaws them
+(SIGCONT) and opens it again; deleting kills them and removes the home.
+
+This is a development and test tool: it gives a shell on the computer that
+runs it, to whoever has a stack's key. It listens on loopback addresses only.
+"""
+
+import asyncio
+import hmac
+import logging
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+
+import asyncssh
+
+log = logging.getLogger(__name__)
+
+# Recent terminal output a new login sees first, as a reattaching screen does.
+SCROLLBACK = 64 * 1024
+# Desktop ports (RDP, VNC): they accept connections and close them at once.
+# The machines have no desktop; this only lets a desktop lab's readiness
+# wait see the machine up, as it sees SSH.
+DESKTOP_PORTS = (3389, 5901)
+
+
+def login_config(stack):
+    """{server resource name: (address, users, keys, passwords)} for the servers
+    of a fake stack that have a floating IP, from its template as built."""
+    built = stack.resources
+    key_pairs = {r["reference"]: r["attributes"].get("public_key", "")
+                 for r in built.values() if r["type"] == "OS::Nova::KeyPair"}
+    configs = {r["reference"]: r["attributes"].get("config")
+               for r in built.values() if r["type"].startswith("OS::Heat::") and "config" in r["attributes"]}
+    floating = {}
+    for r in built.values():
+        if r["type"] == "OS::Neutron::FloatingIP":
+            floating[r.get("properties", {}).get("port_id")] = r["attributes"]["floating_ip_address"]
+    machines = {}
+    for name, r in built.items():
+        if r["type"] != "OS::Nova::Server":
+            continue
+        props = r.get("properties", {})
+        ports = [n.get("port") for n in props.get("networks") or [] if isinstance(n, dict)]
+        address = next((floating[p] for p in ports if p in floating), None)
+        if address is None:
+            continue  # no address of its own that a client here could reach
+        keys = [key_pairs[props["key_name"]]] if props.get("key_name") in key_pairs else []
+        users, passwords = _cloud_config_users(configs.get(props.get("user_data")))
+        machines[name] = (address, users, keys, passwords)
+    return machines
+
+
+def _cloud_config_users(config):
+    """Users (with their keys) and passwords as a cloud-config (a mapping) defines them."""
+    users, passwords = {}, {}
+    if not isinstance(config, dict):
+        return {}, {}
+    for entry in config.get("users") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            users[entry["name"]] = [k for k in entry.get("ssh_authorized_keys") or [] if isinstance(k, str)]
+    chpasswd = config.get("chpasswd") or {}
+    for entry in chpasswd.get("users") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("password"), str):
+            passwords[entry.get("name")] = entry["password"]
+    for line in str(chpasswd.get("list") or "").splitlines():
+        if ":" in line:
+            name, password = line.split(":", 1)
+            passwords[name.strip()] = password.strip()
+    return users, {n: p for n, p in passwords.items() if n in users}
+
+
+class Machine:
+    """One fake server: its SSH port, its processes, its home directory."""
+
+    def __init__(self, host, stack_id, name, address, users, passwords):
+        self.host, self.stack_id, self.name, self.address = host, stack_id, name, address
+        self.users = {user: {asyncssh.import_public_key(k).export_public_key() for k in keys if k.strip()}
+                      for user, keys in users.items()}
+        self.passwords = passwords
+        self.home = tempfile.mkdtemp(prefix=f"machine-{name}-", dir=host.root)
+        self.host_key = asyncssh.generate_private_key("ssh-ed25519")
+        self.server = None
+        self.desktop = []  # the listeners of DESKTOP_PORTS
+        self.shell = None  # the one shell session, started at the first terminal login
+        self.groups = set()  # process groups of this machine (shell and commands)
+        self.frozen = False
+
+    # -- the port ---------------------------------------------------------------
+
+    async def open(self):
+        if self.server is not None:
+            return
+        self.server = await asyncssh.create_server(
+            lambda: _Server(self), self.address, self.host.ssh_port, server_host_keys=[self.host_key],
+            process_factory=self._session, sftp_factory=self._sftp, allow_scp=False, encoding=None,
+            line_editor=False, reuse_address=True)
+        for port in DESKTOP_PORTS:
+            try:
+                self.desktop.append(await asyncio.start_server(_hang_up, self.address, port, reuse_address=True))
+            except OSError as exc:
+                log.info("machine %s: no placeholder on port %s (%s)", self.name, port, exc.strerror)
+        log.info("machine %s listening on %s:%s", self.name, self.address, self.host.ssh_port)
+
+    async def close_port(self):
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+        for listener in self.desktop:
+            listener.close()
+        self.desktop = []
+
+    # -- suspend, resume, delete ---------------------------------------------------
+
+    def signal_all(self, signum):
+        """Signal every process of the machine: each session it started (the
+        shell, commands), including jobs the shell put in groups of their own."""
+        sessions = set(self.groups)
+        members = _processes_of(sessions)
+        for session in sessions - {sid for _, sid in members}:
+            self.groups.discard(session)  # nothing of it is left
+        for pid, _ in members:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    async def freeze(self):
+        self.frozen = True
+        self.signal_all(signal.SIGSTOP)
+        await self.close_port()
+
+    async def thaw(self):
+        self.frozen = False
+        self.signal_all(signal.SIGCONT)
+        await self.open()
+
+    async def destroy(self):
+        await self.close_port()
+        self.signal_all(signal.SIGCONT)
+        self.signal_all(signal.SIGKILL)
+        if self.shell is not None:
+            self.shell.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    # -- sessions ---------------------------------------------------------------
+
+    def _environment(self, username, term="xterm-256color"):
+        return {"HOME": self.home, "USER": username, "LOGNAME": username, "SHELL": "/bin/bash", "TERM": term,
+                "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin", "PS1": f"{username}@{self.name}:\\w$ "}
+
+    async def _session(self, process):
+        username = process.get_extra_info("username")
+        if process.command is not None:
+            await self._run(process, username)
+        elif process.get_terminal_type() is not None:
+            await self._attach(process, username)
+        else:
+            process.stderr.write(b"this machine needs a terminal for a shell (ssh -t)\r\n")
+            process.exit(1)
+
+    async def _run(self, process, username):
+        """``ssh host command``: the command's output and exit status."""
+        proc = await asyncio.create_subprocess_exec(
+            "/bin/bash", "-c", process.command, cwd=self.home, env=self._environment(username),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.groups.add(proc.pid)
+        try:
+            await process.redirect(stdin=proc.stdin, stdout=proc.stdout, stderr=proc.stderr)
+            status = await proc.wait()
+            await process.stdout.drain()
+            await process.stderr.drain()
+        finally:
+            self.groups.discard(proc.pid)
+        process.exit(status if status >= 0 else 128 - status)
+
+    async def _attach(self, process, username):
+        if self.shell is None or not self.shell.alive():
+            self.shell = Shell(self, username, process.get_terminal_type())
+            self.groups.add(self.shell.pid)
+        shell = self.shell
+        await shell.attach(process)
+
+    def _sftp(self, channel):
+        return asyncssh.SFTPServer(channel, chroot=self.home.encode())
+
+
+async def _hang_up(reader, writer):
+    writer.close()
+
+
+def _processes_of(sessions):
+    """(pid, session id) of the running processes in ``sessions`` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp session ...; comm may hold spaces and parentheses.
+        fields = stat[stat.rindex(b")") + 2:].split()
+        if int(fields[3]) in sessions and fields[0] != b"Z":  # a zombie has ended already
+            found.append((int(entry), int(fields[3])))
+    return found
+
+
+class Shell:
+    """A bash on a PTY that outlives its logins; every attached login sees it."""
+
+    def __init__(self, machine, username, term):
+        self.machine = machine
+        self.master, slave = os.openpty()
+        # setsid -c: a session of its own with the PTY as its controlling
+        # terminal, so job control and Ctrl-C work as on a real machine.
+        self.proc = subprocess.Popen(["setsid", "-c", "/bin/bash", "-i"], stdin=slave, stdout=slave, stderr=slave,
+                                     cwd=machine.home, env=machine._environment(username, term or "xterm"),
+                                     close_fds=True)
+        os.close(slave)
+        self.pid = self.proc.pid
+        self.scrollback = bytearray()
+        self.attached = set()
+        asyncio.get_running_loop().add_reader(self.master, self._output)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def _output(self):
+        try:
+            data = os.read(self.master, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.close()
+            return
+        self.scrollback += data
+        del self.scrollback[:-SCROLLBACK]
+        for process in list(self.attached):
+            process.stdout.write(data)
+
+    def resize(self, width, height):
+        import fcntl
+        import termios
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+    async def attach(self, process):
+        self.attached.add(process)
+        width, height, _, _ = process.get_terminal_size()
+        if width and height:
+            self.resize(width, height)
+        if self.scrollback:
+            process.stdout.write(bytes(self.scrollback))
+        try:
+            while self.alive():
+                try:
+                    data = await process.stdin.read(4096)
+                except asyncssh.TerminalSizeChanged as change:
+                    self.resize(change.width, change.height)
+                    continue
+                if not data:
+                    break  # the login ended; the shell goes on
+                os.write(self.master, data)
+        except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+            pass
+        finally:
+            self.attached.discard(process)
+        process.exit(0)
+
+    def close(self):
+        loop = asyncio.get_event_loop()
+        try:
+            loop.remove_reader(self.master)
+        except (ValueError, OSError):
+            pass
+        for process in list(self.attached):
+            process.exit(0)
+        self.attached.clear()
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            threading.Thread(target=self.proc.wait, daemon=True).start()  # reap it
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
+
+
+class _Server(asyncssh.SSHServer):
+    def __init__(self, machine):
+        self.machine = machine
+
+    def begin_auth(self, username):
+        return True  # every login must authenticate
+
+    def public_key_auth_supported(self):
+        return True
+
+    def validate_public_key(self, username, key):
+        return key.export_public_key() in self.machine.users.get(username, ())
+
+    def password_auth_supported(self):
+        return bool(self.machine.passwords)
+
+    def validate_password(self, username, password):
+        expected = self.machine.passwords.get(username)
+        return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+
+
+class MachineHost:
+    """Every machine of one fake cloud, on an event loop of their own (a
+    thread), kept in step with the stacks' states."""
+
+    def __init__(self, engine, config, interval=0.1):
+        self.engine, self.config, self.interval = engine, config, interval
+        self.ssh_port = config.ssh_port
+        self.root = tempfile.mkdtemp(prefix="hastexo-cloudsim-machines-")
+        self.machines = {}  # (stack id, server name) -> Machine
+        self.loop = asyncio.new_event_loop()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cloudsim-machines", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def find(self, stack_id, server=None):
+        """The machines of a stack (for tests and the admin API)."""
+        return [m for (sid, name), m in self.machines.items() if sid == stack_id and server in (None, name)]
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._keep_in_step())
+        self.loop.run_until_complete(self._destroy_all())
+        self.loop.close()
+
+    async def _keep_in_step(self):
+        while not self._stop.is_set():
+            try:
+                await self._step()
+            except Exception:  # one bad stack never stops the others
+                log.exception("machines: a step failed")
+            await asyncio.sleep(self.interval)
+
+    async def _step(self):
+        now = self.engine.clock()
+        for stack, state, since in self.engine.machine_states(now):
+            wanted = login_config(stack) if state != "gone" else {}
+            for name, (address, users, _, passwords) in wanted.items():
+                key = (stack.id, name)
+                machine = self.machines.get(key)
+                if state == "up":
+                    if machine is None and now - since >= self.config.boot_time:
+                        # The first boot takes its time; a resume does not.
+                        machine = self.machines[key] = Machine(self, stack.id, name, address, users, passwords)
+                    if machine is not None and machine.frozen:
+                        await machine.thaw()
+                    elif machine is not None:
+                        await self._open(machine)
+                elif state == "frozen" and machine is not None and not machine.frozen:
+                    await machine.freeze()
+            if state == "gone":
+                for machine in self.find(stack.id):
+                    await machine.destroy()
+                    del self.machines[(stack.id, machine.name)]
+
+    async def _open(self, machine):
+        try:
+            await machine.open()
+        except OSError as exc:
+            log.warning("machine %s: cannot listen on %s:%s (%s); trying again", machine.name, machine.address,
+                        self.ssh_port, exc.strerror)
+
+    async def _destroy_all(self):
+        for machine in list(self.machines.values()):
+            await machine.destroy()
+        self.machines.clear()
+
+
+def wait_for_port(address, port, timeout=10.0):
+    """Wait until something accepts TCP connections on address:port."""
+    import socket
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((address, port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False

@@ -1,0 +1,167 @@
+"""The fake servers are machines: a real SSH client (asyncssh) logs in with
+the stack's key or password, gets a real shell that reattaches, runs
+commands, uploads by SFTP; suspend freezes the machine and resume thaws it."""
+
+import asyncio
+import os
+import time
+
+import asyncssh
+import pytest
+from hastexo_cloudsim.machines import wait_for_port
+from hastexo_cloudsim.testing import wait_for_status, wait_until
+
+
+@pytest.fixture
+def lab(heat, template):
+    """A stack of the sample template, created: (address, outputs)."""
+    heat.stacks.create(stack_name="lab1", template=template, parameters={"run": "r"})
+    stack = wait_for_status(heat, "lab1", "CREATE_COMPLETE")
+    outputs = {o["output_key"]: o["output_value"] for o in stack.outputs}
+    return outputs["public_ip"], outputs
+
+
+def connect(address, **kwargs):
+    return asyncssh.connect(address, 22, known_hosts=None, **kwargs)
+
+
+def with_key(outputs, username="training"):
+    return {"username": username, "client_keys": [asyncssh.import_private_key(outputs["private_key"])]}
+
+
+def run(coroutine):
+    return asyncio.run(asyncio.wait_for(coroutine, 20))
+
+
+def test_a_machine_boots_after_its_stack_is_created(heat, template, cloud):
+    heat.stacks.create(stack_name="lab1", template=template, parameters={"run": "r"})
+    stack = wait_for_status(heat, "lab1", "CREATE_COMPLETE")
+    address = next(o["output_value"] for o in stack.outputs if o["output_key"] == "public_ip")
+    assert address.startswith("127.")
+    assert wait_for_port(address, 22, timeout=5)
+
+
+def test_key_login_runs_commands_with_their_exit_status(lab):
+    address, outputs = lab
+    assert wait_for_port(address, 22)
+
+    async def session():
+        async with connect(address, **with_key(outputs)) as conn:
+            result = await conn.run("echo out; echo err >&2; exit 3")
+            return result.stdout, result.stderr, result.exit_status
+    assert run(session()) == ("out\n", "err\n", 3)
+
+
+@pytest.mark.parametrize("login", [
+    {"username": "training", "password": "wrong"},
+    {"username": "nobody"},
+    {"username": "root"},
+])
+def test_wrong_logins_are_refused(lab, login, heat, template):
+    address, outputs = lab
+    assert wait_for_port(address, 22)
+    if "password" not in login:
+        login = dict(with_key(outputs, login["username"]))
+    with pytest.raises(asyncssh.PermissionDenied):
+        run(connect(address, client_keys=login.pop("client_keys", None), **login).__aenter__())
+
+
+def test_another_stacks_key_is_refused(lab, heat, template):
+    address, _ = lab
+    heat.stacks.create(stack_name="lab2", template=template, parameters={"run": "r"})
+    other = wait_for_status(heat, "lab2", "CREATE_COMPLETE")
+    other_key = next(o["output_value"] for o in other.outputs if o["output_key"] == "private_key")
+    assert wait_for_port(address, 22)
+    with pytest.raises(asyncssh.PermissionDenied):
+        run(connect(address, username="training", client_keys=[asyncssh.import_private_key(other_key)]).__aenter__())
+
+
+def test_password_login_and_sftp_upload(lab):
+    address, outputs = lab
+    assert wait_for_port(address, 22)
+
+    async def session():
+        async with connect(address, username="training", password=outputs["password"], client_keys=None) as conn:
+            async with conn.start_sftp_client() as sftp:
+                async with sftp.open("check.sh", "w") as handle:
+                    await handle.write("echo uploaded; exit 0\n")
+            result = await conn.run("bash check.sh")
+            return result.stdout, result.exit_status
+    assert run(session()) == ("uploaded\n", 0)
+
+
+def test_a_second_login_finds_the_same_shell(lab):
+    address, outputs = lab
+    assert wait_for_port(address, 22)
+
+    async def first():
+        async with connect(address, **with_key(outputs)) as conn:
+            shell = await conn.create_process(term_type="xterm", term_size=(100, 30))
+            shell.stdin.write("export MARK=kept-$((6*7)); echo $MARK; tput cols\n")
+            seen = ""
+            while "kept-42" not in seen or "100" not in seen:
+                seen += await asyncio.wait_for(shell.stdout.read(4096), 5)
+            shell.close()
+
+    async def second():
+        async with connect(address, **with_key(outputs)) as conn:
+            shell = await conn.create_process(term_type="xterm", term_size=(80, 24))
+            shell.stdin.write("echo again-$MARK\n")
+            seen = ""
+            while "again-kept-42" not in seen:
+                seen += await asyncio.wait_for(shell.stdout.read(4096), 5)
+            return seen
+    run(first())
+    seen = run(second())
+    assert "kept-42" in seen.split("again-kept-42")[0], "the scrollback of the first login is shown"
+
+
+def test_suspend_freezes_the_machine_and_resume_thaws_it(lab, heat, cloud):
+    address, outputs = lab
+    assert wait_for_port(address, 22)
+
+    async def start_counter():
+        async with connect(address, **with_key(outputs)) as conn:
+            shell = await conn.create_process(term_type="xterm", term_size=(80, 24))
+            shell.stdin.write("(i=0; while true; do i=$((i+1)); echo $i > count; sleep 0.05; done) &\n")
+            await asyncio.sleep(0.5)
+            shell.close()
+    run(start_counter())
+    (machine,) = [m for m in cloud.machines.machines.values() if m.address == address]
+    count = os.path.join(machine.home, "count")
+
+    def reading():
+        with open(count) as handle:
+            return int(handle.read() or 0)
+    wait_until(lambda: reading() > 3, what="the counter to run")
+    heat.actions.suspend("lab1")
+    wait_for_status(heat, "lab1", "SUSPEND_COMPLETE")
+    wait_until(lambda: machine.frozen, what="the machine to freeze")
+    frozen = reading()
+    time.sleep(0.5)
+    assert reading() == frozen, "a suspended machine runs nothing"
+    assert not wait_for_port(address, 22, timeout=0.5), "a suspended machine takes no logins"
+    heat.actions.resume("lab1")
+    wait_for_status(heat, "lab1", "RESUME_COMPLETE")
+    wait_until(lambda: reading() > frozen + 3, what="the counter to go on where it was")
+    assert wait_for_port(address, 22)
+
+
+def test_delete_kills_everything_and_removes_the_home(lab, heat, cloud):
+    address, outputs = lab
+    assert wait_for_port(address, 22)
+
+    async def leave_a_process():
+        async with connect(address, **with_key(outputs)) as conn:
+            shell = await conn.create_process(term_type="xterm", term_size=(80, 24))
+            shell.stdin.write("sleep 600 &\n")
+            await asyncio.sleep(0.3)
+            shell.close()
+    run(leave_a_process())
+    (machine,) = [m for m in cloud.machines.machines.values() if m.address == address]
+    sessions = set(machine.groups)
+    heat.stacks.delete("lab1")
+    wait_until(lambda: not os.path.exists(machine.home), timeout=10, what="the home to be removed")
+    from hastexo_cloudsim.machines import _processes_of
+    wait_until(lambda: not _processes_of(sessions), what="the machine's processes to end")
+    assert not wait_for_port(address, 22, timeout=0.3)
