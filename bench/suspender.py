@@ -126,7 +126,7 @@ def end_to_end(idle, suspend_time):
     purge()
     cloud = subprocess.Popen(
         [sys.executable, "-m", "hastexo_cloudsim", "--port", "0", "--create-time", "0",
-         "--suspend-time", str(suspend_time)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+         "--suspend-time", str(suspend_time), "--no-machines"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     lines = []
     while not lines or not lines[-1].startswith("Press Ctrl+C"):
         lines.append(cloud.stdout.readline())
@@ -158,7 +158,8 @@ def end_to_end(idle, suspend_time):
             time.sleep(0.2)
         elapsed = time.perf_counter() - started
         import requests
-        counts = requests.get(config["os_auth_url"].rsplit("/v3", 1)[0] + "/admin/stats").json()["requests"]
+        counts = requests.get(config["os_auth_url"].rsplit("/v3", 1)[0] + "/admin/stats",
+                              auth=(config["os_username"], config["os_password"])).json()["requests"]
     finally:
         worker.terminate()
         cloud.terminate()

@@ -28,6 +28,11 @@ def _parser():
     p.add_argument("--fault", action="append", default=[], metavar="OP:EFFECT[:k=v,...]",
                    help="inject a fault, e.g. create:fail:count=2, show:error:fraction=0.1,status=503, "
                         "suspend:hang, any:slow:delay=2, list:drop (repeatable)")
+    p.add_argument("--no-machines", action="store_true",
+                   help="no SSH machines behind the servers (for pure API load tests)")
+    p.add_argument("--ssh-port", type=int, default=d.ssh_port, help="the machines' SSH port (default: %(default)s)")
+    p.add_argument("--boot-time", type=float, default=d.boot_time, metavar="SECONDS",
+                   help="from CREATE_COMPLETE until a machine takes logins (default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="seed for fractional faults")
     p.add_argument("--verbose", action="store_true", help="log every request")
     return p
@@ -38,7 +43,7 @@ def run_cloudsim(args):
         config = CloudConfig(
             host=args.host, port=args.port, region=args.region, username=args.username,
             password=args.password, project_name=args.project, token_ttl=args.token_ttl,
-            seed=args.seed,
+            seed=args.seed, machines=not args.no_machines, ssh_port=args.ssh_port, boot_time=args.boot_time,
             durations={op: getattr(args, f"{op}_time") for op in ("create", "suspend", "resume", "delete")},
         )
         faults = [parse_spec(spec) for spec in args.fault]

@@ -185,12 +185,13 @@ class Machine:
             "/bin/bash", "-c", process.command, cwd=self.home, env=self._environment(username),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self.groups.add(proc.pid)
+        feeding = asyncio.ensure_future(_copy(process.stdin, proc.stdin, close=True))
         try:
-            await process.redirect(stdin=proc.stdin, stdout=proc.stdout, stderr=proc.stderr)
+            # All of its output first, then its exit status.
+            await asyncio.gather(_copy(proc.stdout, process.stdout), _copy(proc.stderr, process.stderr))
             status = await proc.wait()
-            await process.stdout.drain()
-            await process.stderr.drain()
         finally:
+            feeding.cancel()
             self.groups.discard(proc.pid)
         process.exit(status if status >= 0 else 128 - status)
 
@@ -203,6 +204,24 @@ class Machine:
 
     def _sftp(self, channel):
         return asyncssh.SFTPServer(channel, chroot=self.home.encode())
+
+
+async def _copy(reader, writer, close=False):
+    """Copy until end of file (then close ``writer`` if asked)."""
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+    except (BrokenPipeError, ConnectionResetError, asyncssh.Error):
+        pass
+    if close:
+        try:
+            writer.close()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 async def _hang_up(reader, writer):

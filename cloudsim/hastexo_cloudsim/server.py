@@ -120,6 +120,28 @@ class CloudSim:
             self._counts[kind] += 1
             self._last_seen[kind] = time.time()
 
+    def is_admin(self, headers):
+        """Do these request headers carry the cloud's credentials?"""
+        import base64
+        import hmac
+
+        token = headers.get("X-Auth-Token")
+        if token:
+            try:
+                self.keystone.check_token(token)
+                return True
+            except ApiError:
+                return False
+        scheme, _, value = (headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(value).decode().partition(":")
+        except ValueError:
+            return False
+        return (hmac.compare_digest(user, self.config.username)
+                and hmac.compare_digest(password.encode(), self.config.password.encode()))
+
     def last_request_at(self, kind):
         """When (``time.time()``) a request of ``kind`` last arrived, or None:
         what race harnesses compare their own timestamps with."""
@@ -137,9 +159,16 @@ class CloudSim:
             self._last_seen.clear()
 
 
+# The largest request body taken (templates and their files included).
+MAX_BODY = 4 * 1024 * 1024
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "hastexo-lab-cloudsim"
+    # Seconds a client may take to send a request (headers and body), or to
+    # read an answer, before its connection is dropped.
+    timeout = 30
 
     def setup(self):
         super().setup()
@@ -177,12 +206,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         service = "heat" if segments[:1] == ["v1"] else "keystone"
         try:
-            try:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            except ValueError:
-                self.close_connection = True
-                raise bad_request("Bad Content-Length header", "HTTPBadRequest")
+            raw = self._body()
             if segments[:1] == ["admin"]:
+                self._check_admin(method)
                 return self._reply(*_admin(self.cloud, method, segments[1:], _json(raw)))
             kind, handler = _route(method, segments)
             if kind == "action":
@@ -208,6 +234,36 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("cloudsim failed on %s %s", method, self.path)
             self._reply(500, ApiError(500, "InternalError", "Internal error in the fake cloud").heat_body())
+
+    def _body(self):
+        """The request body, bounded: a length that is missing means none, one
+        that is not a number, negative or over MAX_BODY is refused."""
+        text = self.headers.get("Content-Length") or "0"
+        try:
+            length = int(text)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise bad_request(f"Bad Content-Length header {text!r}", "HTTPBadRequest")
+        if length > MAX_BODY:
+            self.close_connection = True
+            raise ApiError(413, "RequestEntityTooLarge",
+                           f"Request body of {length} bytes is over the limit of {MAX_BODY} bytes")
+        return self.rfile.read(length)
+
+    def _check_admin(self, method):
+        """The admin API changes how the cloud behaves: only for the cloud's own
+        user (a token, or HTTP basic with its name and password), never from
+        another web page (an Origin that is not the cloud's; a body that is not JSON)."""
+        origin = self.headers.get("Origin")
+        if origin is not None and origin.rstrip("/") != self.cloud.base_url:
+            raise ApiError(403, "Forbidden", "The admin API refuses cross-origin requests")
+        if method in ("POST", "PUT") and (self.headers.get("Content-Type") or "").split(";")[0] != "application/json":
+            raise ApiError(415, "UnsupportedMediaType", "The admin API takes application/json bodies only")
+        if not self.cloud.is_admin(self.headers):
+            raise ApiError(401, "Unauthorized", "The admin API needs the cloud's credentials "
+                                                "(X-Auth-Token, or HTTP basic with its user name and password)")
 
     def _reply(self, status, body=None, headers=None):
         data = b"" if body is None else json.dumps(body).encode()

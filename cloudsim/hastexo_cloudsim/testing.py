@@ -97,3 +97,12 @@ def start_module(module, *args, timeout=30, env=None, cwd=None):
             return proc, lines
     proc.kill()
     raise AssertionError(f"{module} {' '.join(args[:1])} did not start: " + "".join(lines) + proc.stderr.read())
+
+
+def admin_session(cloud):
+    """A requests session for the cloud's admin API, with its credentials."""
+    import requests
+
+    session = requests.Session()
+    session.auth = (cloud.config.username, cloud.config.password)
+    return session

@@ -3,7 +3,7 @@
 import pytest
 import requests
 from hastexo_cloudsim import parse_spec
-from hastexo_cloudsim.testing import heat_for, wait_for_status
+from hastexo_cloudsim.testing import admin_session, heat_for, wait_for_status
 from heatclient import exc as heat_exc
 from keystoneauth1 import exceptions as ks_exc
 from test_heat_api import MINIMAL, create
@@ -117,27 +117,28 @@ def test_request_counts_per_kind(cloud, heat):
 
 
 def test_admin_api(cloud, heat):
+    api = admin_session(cloud)
     admin = cloud.base_url + "/admin"
-    resp = requests.post(admin + "/faults", json={"op": "create", "effect": "fail", "count": 1,
+    resp = api.post(admin + "/faults", json={"op": "create", "effect": "fail", "count": 1,
                                                   "reason": "quota exceeded"})
     assert resp.status_code == 201
     assert resp.json()["fault"]["reason"] == "quota exceeded"
-    assert len(requests.get(admin + "/faults").json()["faults"]) == 1
+    assert len(api.get(admin + "/faults").json()["faults"]) == 1
     create(heat)
     assert "quota exceeded" in wait_for_status(heat, "lab1", "CREATE_FAILED").stack_status_reason
 
-    stats = requests.get(admin + "/stats").json()
+    stats = api.get(admin + "/stats").json()
     assert stats["requests"]["create"] == 1
     assert stats["stacks"] == 1
-    assert requests.delete(admin + "/stats").status_code == 204
-    assert requests.get(admin + "/stats").json()["requests"] == {}
+    assert api.delete(admin + "/stats").status_code == 204
+    assert api.get(admin + "/stats").json()["requests"] == {}
 
-    requests.post(admin + "/faults", json={"op": "show", "effect": "error", "fraction": 1})
-    assert requests.delete(admin + "/faults").status_code == 204
-    assert requests.get(admin + "/faults").json() == {"faults": []}
+    api.post(admin + "/faults", json={"op": "show", "effect": "error", "fraction": 1})
+    assert api.delete(admin + "/faults").status_code == 204
+    assert api.get(admin + "/faults").json() == {"faults": []}
 
-    assert requests.post(admin + "/tokens/revoke").json() == {"revoked": 1}
-    resp = requests.put(admin + "/durations", json={"create": 0})
+    assert api.post(admin + "/tokens/revoke", json={}).json() == {"revoked": 1}
+    resp = api.put(admin + "/durations", json={"create": 0})
     assert resp.json()["durations"]["create"] == 0
     create(heat, "instant")
     assert heat.stacks.get("instant").stack_status == "CREATE_COMPLETE"
@@ -154,16 +155,55 @@ def test_admin_api(cloud, heat):
     ([1, 2], "JSON object"),
 ])
 def test_admin_api_rejects_bad_faults(cloud, body, message):
-    resp = requests.post(cloud.base_url + "/admin/faults", json=body)
+    api = admin_session(cloud)
+    resp = api.post(cloud.base_url + "/admin/faults", json=body)
     assert resp.status_code == 400
     assert message in resp.json()["error"]["message"]
 
 
 def test_admin_api_rejects_bad_durations_and_paths(cloud):
+    api = admin_session(cloud)
     admin = cloud.base_url + "/admin"
-    assert "Unknown operation" in requests.put(admin + "/durations", json={"boot": 1}).json()["error"]["message"]
-    assert requests.put(admin + "/durations", json={"create": -1}).status_code == 400
-    assert requests.get(admin + "/nothing").status_code == 404
+    assert "Unknown operation" in api.put(admin + "/durations", json={"boot": 1}).json()["error"]["message"]
+    assert api.put(admin + "/durations", json={"create": -1}).status_code == 400
+    assert api.get(admin + "/nothing").status_code == 404
+
+
+@pytest.mark.parametrize("request_kwargs, status", [
+    ({}, 401),
+    ({"auth": ("lab", "wrong")}, 401),
+    ({"headers": {"X-Auth-Token": "made-up"}}, 401),
+    ({"headers": {"Origin": "http://evil.example"}, "auth": ("lab", "lab-password")}, 403),
+    ({"data": '{"op": "create", "effect": "fail"}', "headers": {"Content-Type": "text/plain"},
+      "auth": ("lab", "lab-password")}, 415),
+])
+def test_the_admin_api_needs_the_clouds_credentials_and_refuses_other_pages(cloud, request_kwargs, status):
+    """A web page the operator has open cannot inject faults or revoke tokens."""
+    request_kwargs = dict(request_kwargs)
+    if "data" not in request_kwargs:
+        request_kwargs["json"] = {"op": "create", "effect": "fail"}
+    assert requests.post(cloud.base_url + "/admin/faults", **request_kwargs).status_code == status
+    assert cloud.faults.active() == []
+
+
+def test_a_token_of_the_cloud_opens_the_admin_api(cloud, heat):
+    token = heat.http_client.session.get_token()
+    assert requests.get(cloud.base_url + "/admin/stats", headers={"X-Auth-Token": token}).status_code == 200
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({"Content-Length": "-1"}, 400),
+    ({"Content-Length": "many"}, 400),
+    ({"Content-Length": str(64 * 1024 * 1024)}, 413),
+])
+def test_request_bodies_are_bounded(cloud, headers, status):
+    import socket
+    with socket.create_connection((cloud.config.host, cloud.port), timeout=5) as conn:
+        lines = [f"POST /v3/auth/tokens HTTP/1.1", f"Host: {cloud.config.host}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = conn.recv(4096).decode()
+    assert answer.startswith(f"HTTP/1.1 {status}"), answer[:200]
 
 
 def test_parse_spec():
