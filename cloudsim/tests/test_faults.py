@@ -199,7 +199,7 @@ def test_a_token_of_the_cloud_opens_the_admin_api(cloud, heat):
 def test_request_bodies_are_bounded(cloud, headers, status):
     import socket
     with socket.create_connection((cloud.config.host, cloud.port), timeout=5) as conn:
-        lines = [f"POST /v3/auth/tokens HTTP/1.1", f"Host: {cloud.config.host}"]
+        lines = ["POST /v3/auth/tokens HTTP/1.1", f"Host: {cloud.config.host}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         answer = conn.recv(4096).decode()
