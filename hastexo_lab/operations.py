@@ -495,10 +495,14 @@ def poll(stack_id, seq, task_id=""):
 
 
 def _probe(stack, elapsed):
-    """Does the lab accept TCP connections on its port yet?"""
+    """Does the lab accept connections on its port yet? For SSH, an SSH
+    server must greet us: a port that is open but silent (a machine still
+    booting behind a forwarder) is not ready."""
     port = stack.port or {"rdp": 3389, "vnc": 5901}.get(stack.protocol, 22)
     try:
-        socket.create_connection((stack.ip, port), timeout=PROBE_TIMEOUT).close()
+        with socket.create_connection((stack.ip, port), timeout=PROBE_TIMEOUT) as conn:
+            if stack.protocol == "ssh" and not conn.recv(64).startswith(b"SSH-"):
+                raise OSError("no SSH server greeting")
     except OSError as exc:
         if elapsed <= stack.launch_timeout:
             return _KEEP_POLLING

@@ -1,5 +1,7 @@
 """The lab lifecycle end to end: a real Celery worker, real heatclient, the fake cloud."""
 
+import time
+
 import pytest
 from celery.signals import before_task_publish
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
@@ -331,21 +333,28 @@ def test_an_unknown_provider_fails_over(worker, cloud_b):
     assert "Unknown provider 'nowhere'" in " ".join(e.reason for e in stack.log.all())
 
 
-def test_waiting_until_the_lab_accepts_connections(worker, lab_settings):
-    import socket
-    lab_settings.XBLOCK_SETTINGS = {"hastexo_lab": dict(lab_settings.XBLOCK_SETTINGS["hastexo_lab"],
-                                                        wait_for_port=True)}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    stack = api.launch("c", "learner1", providers("cloud-a"), port=port)
+def test_ready_only_once_the_machine_greets_as_an_ssh_server(worker, cloud):
+    """The fake cloud's machine boots a while after CREATE_COMPLETE; the lab
+    is "waiting" until its SSH server answers, then "ready"."""
+    cloud.config.boot_time = 1.5
+    stack = api.launch("c", "learner1", providers("cloud-a"))
     wait_status(stack, lc.CREATE_COMPLETE)
-    assert stack.reachable_at is None
-    assert api.status_for(stack)["phase"] == "waiting"
-    with socket.socket() as server:
-        server.bind((stack.ip, port))
-        server.listen()
-        wait_until(lambda: Stack.objects.get(pk=stack.pk).reachable_at is not None, timeout=10,
-                   what="the probe to connect")
-    stack.refresh_from_db()
+    assert stack.reachable_at is None and api.status_for(stack)["phase"] == "waiting"
+    wait_ready(stack)
     assert api.status_for(stack)["phase"] == "ready"
+    created = stack.log.get(to_status=lc.CREATE_COMPLETE).created_at
+    assert (stack.reachable_at - created).total_seconds() >= 1.0
+
+
+def test_an_open_port_that_does_not_greet_is_not_ready(worker, cloud):
+    import socket
+    cloud.config.boot_time = 30  # the machine stays silent too
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        stack = api.launch("c", "learner1", providers("cloud-a"))
+        wait_status(stack, lc.CREATE_COMPLETE)
+        Stack.objects.filter(pk=stack.pk).update(ip="127.0.0.1", port=silent.getsockname()[1])
+        time.sleep(3)
+        stack.refresh_from_db()
+        assert stack.reachable_at is None

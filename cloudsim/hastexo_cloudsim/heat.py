@@ -58,7 +58,8 @@ class FakeStack:
         self.resources = {}
         self.outputs = []
         self.tags = None
-        # When the last operation ended; whether its machines may be running.
+        # When the last operation ended; whether it has machines (the machine
+        # host says so), which keep a deleted stack known until they are gone.
         self.settled_at = now
         self.had_machines = False
 
@@ -72,6 +73,9 @@ class FakeStack:
 
 
 _STACK_NUMBERS = itertools.count(1)
+# How long a deleted stack can still be shown (DELETE_COMPLETE) by its id;
+# then it is forgotten, and its memory freed.
+DELETED_RETENTION = 60.0
 
 
 class HeatEngine:
@@ -118,6 +122,7 @@ class HeatEngine:
 
         with self._lock:
             now = self.clock()
+            self._forget_deleted(now)
             existing = self._by_name.get((project_id, name))
             if existing is not None:
                 self._advance(existing, now)
@@ -251,6 +256,17 @@ class HeatEngine:
                 self._advance(stack, now)
             return sum(1 for s in self._stacks.values() if s.deleted_at is None)
 
+    def _forget_deleted(self, now):
+        for stack_id, stack in list(self._stacks.items()):
+            self._advance(stack, now)
+            if stack.deleted_at is not None and now - stack.deleted_at > DELETED_RETENTION and not stack.had_machines:
+                del self._stacks[stack_id]
+
+    def known(self):
+        """How many stacks the engine holds, deleted ones it still shows included."""
+        with self._lock:
+            return len(self._stacks)
+
     def machine_states(self, now):
         """(stack, state, since) for every stack whose machines may need to
         change: state is "up" (created or resumed, since when), "frozen"
@@ -264,12 +280,10 @@ class HeatEngine:
                 self._advance(stack, now)
                 if stack.action == "DELETE" or stack.deleted_at is not None:
                     state = "gone"
-                    stack.had_machines = False
                 elif stack.action in ("SUSPEND", "RESUME") and stack.state != "RESUME_COMPLETE":
                     state = "frozen"
                 elif stack.state in ("CREATE_COMPLETE", "RESUME_COMPLETE"):
                     state = "up"
-                    stack.had_machines = True
                 else:
                     state = "pending"
                 result.append((stack, state, stack.settled_at))

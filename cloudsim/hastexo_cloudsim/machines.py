@@ -401,6 +401,7 @@ class MachineHost:
                     if machine is None and now - since >= self.config.boot_time:
                         # The first boot takes its time; a resume does not.
                         machine = self.machines[key] = Machine(self, stack.id, name, address, users, passwords)
+                        stack.had_machines = True
                     if machine is not None and machine.frozen:
                         await machine.thaw()
                     elif machine is not None:
@@ -411,6 +412,7 @@ class MachineHost:
                 for machine in self.find(stack.id):
                     await machine.destroy()
                     del self.machines[(stack.id, machine.name)]
+                stack.had_machines = False
 
     async def _open(self, machine):
         try:

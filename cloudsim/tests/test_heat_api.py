@@ -215,3 +215,18 @@ def test_bad_request_bodies(cloud, heat):
     assert "Invalid timeout" in resp.json()["error"]["message"]
     resp = requests.put(url, json={}, headers={"X-Auth-Token": token})
     assert resp.status_code == 405
+
+
+def test_deleted_stacks_are_forgotten_after_a_while(clocked_cloud, clock):
+    """Memory does not grow with every create and delete."""
+    from hastexo_cloudsim.heat import DELETED_RETENTION
+    from hastexo_cloudsim.testing import heat_for
+    heat = heat_for(clocked_cloud)
+    for i in range(20):
+        heat.stacks.create(stack_name=f"s{i}", template=MINIMAL, parameters={"run": "r"})
+        clock.advance(5)
+        heat.stacks.delete(f"s{i}")
+        clock.advance(5)
+    clock.advance(DELETED_RETENTION + 1)
+    heat.stacks.create(stack_name="last", template=MINIMAL, parameters={"run": "r"})
+    assert clocked_cloud.heat.known() == 1
