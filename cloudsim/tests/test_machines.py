@@ -33,6 +33,18 @@ def run(coroutine):
     return asyncio.run(asyncio.wait_for(coroutine, 20))
 
 
+def type_in_shell(address, outputs, line, settle=0.3):
+    """Log in with a terminal, type ``line``, wait a moment, and leave
+    (the shell goes on)."""
+    async def session():
+        async with connect(address, **with_key(outputs)) as conn:
+            shell = await conn.create_process(term_type="xterm", term_size=(80, 24))
+            shell.stdin.write(line + "\n")
+            await asyncio.sleep(settle)
+            shell.close()
+    run(session())
+
+
 def test_a_machine_boots_after_its_stack_is_created(heat, template, cloud):
     heat.stacks.create(stack_name="lab1", template=template, parameters={"run": "r"})
     stack = wait_for_status(heat, "lab1", "CREATE_COMPLETE")
@@ -120,13 +132,7 @@ def test_suspend_freezes_the_machine_and_resume_thaws_it(lab, heat, cloud):
     address, outputs = lab
     assert wait_for_port(address, 22)
 
-    async def start_counter():
-        async with connect(address, **with_key(outputs)) as conn:
-            shell = await conn.create_process(term_type="xterm", term_size=(80, 24))
-            shell.stdin.write("(i=0; while true; do i=$((i+1)); echo $i > count; sleep 0.05; done) &\n")
-            await asyncio.sleep(0.5)
-            shell.close()
-    run(start_counter())
+    type_in_shell(address, outputs, "(i=0; while true; do i=$((i+1)); echo $i > count; sleep 0.05; done) &", 0.5)
     (machine,) = [m for m in cloud.machines.machines.values() if m.address == address]
     count = os.path.join(machine.home, "count")
 
@@ -151,13 +157,7 @@ def test_delete_kills_everything_and_removes_the_home(lab, heat, cloud):
     address, outputs = lab
     assert wait_for_port(address, 22)
 
-    async def leave_a_process():
-        async with connect(address, **with_key(outputs)) as conn:
-            shell = await conn.create_process(term_type="xterm", term_size=(80, 24))
-            shell.stdin.write("sleep 600 &\n")
-            await asyncio.sleep(0.3)
-            shell.close()
-    run(leave_a_process())
+    type_in_shell(address, outputs, "sleep 600 &")
     (machine,) = [m for m in cloud.machines.machines.values() if m.address == address]
     sessions = set(machine.groups)
     heat.stacks.delete("lab1")
