@@ -10,6 +10,11 @@ A fault matches a kind of request (``create``, ``show``, ``auth``, ... or
 - ``slow``:  the request is answered after ``delay`` seconds;
 - ``drop``:  the connection is closed without an answer.
 
+The machines' SSH servers have faults of their own, with op ``ssh``:
+``refuse`` (the connection is closed at once), ``hang`` (the login never
+completes), ``slow`` (the login takes ``delay`` seconds) and ``drop`` (the
+connection is cut ``delay`` seconds into the session).
+
 It fires for the next ``count`` matches (default 1), or, with ``fraction``,
 for that share of matches (``count`` then caps how often it fires).
 """
@@ -23,6 +28,7 @@ from .config import OPERATIONS
 
 OPERATION_EFFECTS = ("fail", "hang")
 REQUEST_EFFECTS = ("error", "slow", "drop")
+SSH_EFFECTS = ("refuse", "hang", "slow", "drop")
 REQUEST_KINDS = ("auth", "versions", "create", "list", "lookup", "show", "outputs", "suspend",
                  "resume", "delete", "events", "resources", "template", "environment")
 
@@ -42,7 +48,10 @@ class Fault:
     id: int = field(default_factory=lambda: next(_ids))
 
     def __post_init__(self):
-        if self.effect in OPERATION_EFFECTS:
+        if self.op == "ssh":
+            if self.effect not in SSH_EFFECTS:
+                raise ValueError(f"an ssh fault's effect is one of {', '.join(SSH_EFFECTS)}, not {self.effect!r}")
+        elif self.effect in OPERATION_EFFECTS:
             if self.op not in OPERATIONS:
                 raise ValueError(f"effect {self.effect!r} needs an operation ({', '.join(OPERATIONS)}), "
                                  f"not {self.op!r}")
@@ -125,7 +134,11 @@ class FaultInjector:
 
     def for_request(self, kind):
         """The request fault to apply to a request of this kind, if any."""
-        return self._take(lambda f: f.effect in REQUEST_EFFECTS and f.op in (kind, "any"))
+        return self._take(lambda f: f.op != "ssh" and f.effect in REQUEST_EFFECTS and f.op in (kind, "any"))
+
+    def for_ssh(self):
+        """The fault for an SSH connection to a machine arriving now, if any."""
+        return self._take(lambda f: f.op == "ssh")
 
     def for_operation(self, op):
         """The operation fault (fail/hang) for a Heat operation starting now, if any."""

@@ -331,30 +331,50 @@ class Shell:
 class _Server(asyncssh.SSHServer):
     def __init__(self, machine):
         self.machine = machine
+        self.conn = self.fault = None
+
+    def connection_made(self, conn):
+        self.conn = conn
 
     def begin_auth(self, username):
+        # A fault is for a login: a connection that goes no further (a
+        # readiness probe) does not use it up.
+        faults = self.machine.host.faults
+        self.fault = faults.for_ssh() if faults is not None else None
+        if self.fault is not None and self.fault.effect == "refuse":
+            asyncio.get_running_loop().call_soon(self.conn.abort)
+        elif self.fault is not None and self.fault.effect == "drop":
+            asyncio.get_running_loop().call_later(self.fault.delay, self.conn.abort)
         return True  # every login must authenticate
 
     def public_key_auth_supported(self):
         return True
 
-    def validate_public_key(self, username, key):
+    async def validate_public_key(self, username, key):
+        await self._faulty_login()
         return key.export_public_key() in self.machine.users.get(username, ())
 
     def password_auth_supported(self):
         return bool(self.machine.passwords)
 
-    def validate_password(self, username, password):
+    async def validate_password(self, username, password):
+        await self._faulty_login()
         expected = self.machine.passwords.get(username)
         return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+
+    async def _faulty_login(self):
+        if self.fault is not None and self.fault.effect == "slow":
+            await asyncio.sleep(self.fault.delay)
+        elif self.fault is not None and self.fault.effect == "hang":
+            await asyncio.Event().wait()
 
 
 class MachineHost:
     """Every machine of one fake cloud, on an event loop of their own (a
     thread), kept in step with the stacks' states."""
 
-    def __init__(self, engine, config, interval=0.1):
-        self.engine, self.config, self.interval = engine, config, interval
+    def __init__(self, engine, config, interval=0.1, faults=None):
+        self.engine, self.config, self.interval, self.faults = engine, config, interval, faults
         self.ssh_port = config.ssh_port
         self.root = tempfile.mkdtemp(prefix="hastexo-cloudsim-machines-")
         self.machines = {}  # (stack id, server name) -> Machine

@@ -40,7 +40,7 @@ class CloudSim:
         self._counts = Counter()
         self._last_seen = {}
         self._counts_lock = threading.Lock()
-        self.machines = MachineHost(self.heat, self.config) if self.config.machines else None
+        self.machines = MachineHost(self.heat, self.config, faults=self.faults) if self.config.machines else None
         self._server = ThreadingHTTPServer((self.config.host, self.config.port), _Handler)
         self._server.daemon_threads = True
         self._server.cloud = self

@@ -165,3 +165,44 @@ def test_delete_kills_everything_and_removes_the_home(lab, heat, cloud):
     from hastexo_cloudsim.machines import _processes_of
     wait_until(lambda: not _processes_of(sessions), what="the machine's processes to end")
     assert not wait_for_port(address, 22, timeout=0.3)
+
+
+def login(address, outputs, timeout=5):
+    async def session():
+        async with connect(address, **with_key(outputs)) as conn:
+            return (await conn.run("echo in")).stdout
+    return asyncio.run(asyncio.wait_for(session(), timeout))
+
+
+def test_ssh_faults(lab, cloud):
+    address, outputs = lab
+    assert wait_for_port(address, 22)
+    cloud.faults.add("ssh", "refuse")
+    with pytest.raises((asyncssh.Error, OSError)):
+        login(address, outputs)
+    cloud.faults.add("ssh", "slow", delay=1.0)
+    started = time.monotonic()
+    assert login(address, outputs) == "in\n"
+    assert time.monotonic() - started >= 1.0
+    cloud.faults.add("ssh", "hang")
+    with pytest.raises(TimeoutError):
+        login(address, outputs, timeout=1.5)
+    cloud.faults.add("ssh", "drop", delay=0.3)
+
+    async def cut_off():
+        try:
+            async with connect(address, **with_key(outputs)) as conn:
+                return (await conn.run("sleep 2; echo finished")).stdout
+        except (asyncssh.Error, OSError):
+            return "cut off"
+    started = time.monotonic()
+    assert "finished" not in asyncio.run(asyncio.wait_for(cut_off(), 5))
+    assert time.monotonic() - started < 2
+    assert login(address, outputs) == "in\n", "each fault fires once"
+
+
+def test_ssh_faults_are_named_like_the_others():
+    from hastexo_cloudsim import parse_spec
+    assert parse_spec("ssh:slow:delay=2").delay == 2.0
+    with pytest.raises(ValueError, match="an ssh fault's effect is one of"):
+        parse_spec("ssh:fail")
