@@ -191,8 +191,9 @@ class Machine:
             await asyncio.gather(_copy(proc.stdout, process.stdout), _copy(proc.stderr, process.stderr))
             status = await proc.wait()
         finally:
+            # The session stays in groups: what the command left running in the
+            # background is the machine's too (signal_all forgets it once empty).
             feeding.cancel()
-            self.groups.discard(proc.pid)
         process.exit(status if status >= 0 else 128 - status)
 
     async def _attach(self, process, username):

@@ -206,3 +206,25 @@ def test_ssh_faults_are_named_like_the_others():
     assert parse_spec("ssh:slow:delay=2").delay == 2.0
     with pytest.raises(ValueError, match="an ssh fault's effect is one of"):
         parse_spec("ssh:fail")
+
+
+def test_what_a_command_leaves_running_freezes_too(lab, heat, cloud):
+    address, outputs = lab
+    assert wait_for_port(address, 22)
+
+    async def start():
+        async with connect(address, **with_key(outputs)) as conn:
+            await conn.run('nohup sh -c "while true; do date +%s%N > tick; sleep 0.05; done" >/dev/null 2>&1 &')
+    run(start())
+    (machine,) = [m for m in cloud.machines.machines.values() if m.address == address]
+    tick = os.path.join(machine.home, "tick")
+    wait_until(lambda: os.path.exists(tick), what="the command's loop to run")
+    heat.actions.suspend("lab1")
+    wait_for_status(heat, "lab1", "SUSPEND_COMPLETE")
+    wait_until(lambda: machine.frozen, what="the machine to freeze")
+    time.sleep(0.2)
+    with open(tick) as handle:
+        frozen = handle.read()
+    time.sleep(0.5)
+    with open(tick) as handle:
+        assert handle.read() == frozen, "a background process of a command must freeze with the machine"
