@@ -1,4 +1,5 @@
-"""Where the terminal would be. The fake cloud has no machines to log in to,
+"""Where the terminal will be. The fake cloud's machine is there (ssh to it
+with the stack's key), but the terminal in the page is not yet,
 so the demo shows what the terminal would connect to (never a secret)."""
 
 from django.http import HttpResponse
@@ -22,7 +23,8 @@ def terminal(request):
         f"<p class='connection' data-protocol='{escape(link['protocol'])}' data-port='{escape(link['port'])}' "
         f"data-mode='{mode}'>{escape(link['protocol'])} to {escape(stack.ip)}:{escape(link['port'])} "
         f"at provider {escape(stack.provider)}, {mode}</p>"
-        "<p>In production this is the Guacamole terminal; the demo's fake cloud has no machine to connect to.</p>"
+        "<p>The terminal in the page is not built yet; the lab's machine is up and takes SSH logins "
+        "with the stack's key.</p>"
         "</body></html>"
     )
     return HttpResponse(body)
