@@ -44,11 +44,11 @@ DESKTOP_PORTS = (3389, 5901)
 
 
 def login_config(stack):
-    """{server resource name: (address, users, keys, passwords)} for the servers
-    of a fake stack that have a floating IP, from its template as built."""
+    """{server resource name: (address, users, passwords)} for the servers of a
+    fake stack that have a floating IP, from its template as built. Users
+    and their keys come from the server's cloud-config (which, in a lab
+    template, lists the stack's key pair)."""
     built = stack.resources
-    key_pairs = {r["reference"]: r["attributes"].get("public_key", "")
-                 for r in built.values() if r["type"] == "OS::Nova::KeyPair"}
     configs = {r["reference"]: r["attributes"].get("config")
                for r in built.values() if r["type"].startswith("OS::Heat::") and "config" in r["attributes"]}
     floating = {}
@@ -64,9 +64,8 @@ def login_config(stack):
         address = next((floating[p] for p in ports if p in floating), None)
         if address is None:
             continue  # no address of its own that a client here could reach
-        keys = [key_pairs[props["key_name"]]] if props.get("key_name") in key_pairs else []
         users, passwords = _cloud_config_users(configs.get(props.get("user_data")))
-        machines[name] = (address, users, keys, passwords)
+        machines[name] = (address, users, passwords)
     return machines
 
 
@@ -415,7 +414,7 @@ class MachineHost:
         now = self.engine.clock()
         for stack, state, since in self.engine.machine_states(now):
             wanted = login_config(stack) if state != "gone" else {}
-            for name, (address, users, _, passwords) in wanted.items():
+            for name, (address, users, passwords) in wanted.items():
                 key = (stack.id, name)
                 machine = self.machines.get(key)
                 if state == "up":
