@@ -378,6 +378,7 @@ class MachineHost:
         self.ssh_port = config.ssh_port
         self.root = tempfile.mkdtemp(prefix="hastexo-cloudsim-machines-")
         self.machines = {}  # (stack id, server name) -> Machine
+        self._logins = {}  # stack id -> login_config(stack); a built stack never changes
         self.loop = asyncio.new_event_loop()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cloudsim-machines", daemon=True)
@@ -413,7 +414,13 @@ class MachineHost:
     async def _step(self):
         now = self.engine.clock()
         for stack, state, since in self.engine.machine_states(now):
-            wanted = login_config(stack) if state != "gone" else {}
+            if state == "gone":
+                wanted = {}
+                self._logins.pop(stack.id, None)
+            else:
+                wanted = self._logins.get(stack.id)
+                if wanted is None:
+                    wanted = self._logins[stack.id] = login_config(stack)
             for name, (address, users, passwords) in wanted.items():
                 key = (stack.id, name)
                 machine = self.machines.get(key)
