@@ -26,3 +26,15 @@ def get_provider(name):
 def forget_providers():
     with _lock:
         _providers.clear()
+
+
+def lab_port(stack):
+    """The port to reach a stack's lab on: the one the learner chose, where
+    SSH's own port 22 is whatever port the stack's provider answers it on."""
+    port = stack.port or {"rdp": 3389, "vnc": 5901}.get(stack.protocol, 22)
+    if stack.protocol == "ssh" and port == 22 and stack.provider:
+        try:
+            return get_provider(stack.provider).ssh_port
+        except ProviderConfigError:
+            return port  # a provider since removed from the settings
+    return port

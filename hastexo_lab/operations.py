@@ -498,7 +498,7 @@ def _probe(stack, elapsed):
     """Does the lab accept connections on its port yet? For SSH, an SSH
     server must greet us: a port that is open but silent (a machine still
     booting behind a forwarder) is not ready."""
-    port = stack.port or {"rdp": 3389, "vnc": 5901}.get(stack.protocol, 22)
+    port = clouds.lab_port(stack)
     try:
         with socket.create_connection((stack.ip, port), timeout=PROBE_TIMEOUT) as conn:
             if stack.protocol == "ssh" and not conn.recv(64).startswith(b"SSH-"):

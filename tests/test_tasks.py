@@ -212,6 +212,30 @@ def test_a_create_that_timed_out_on_our_side_is_adopted(worker, cloud, lab_setti
     assert cloud.request_counts()["create"] == 2  # the slow one, then a 409 that led to adoption
 
 
+def test_readiness_waits_on_the_port_the_providers_labs_answer_ssh_on(worker, lab_settings):
+    """A cloud whose machines answer SSH on 2222 (a port-forwarding cloud):
+    its provider's ``ssh_port`` says so, and the readiness wait follows it
+    (on port 22 it would wait out the whole launch timeout)."""
+    from hastexo_cloudsim.pytest_plugin import start_cloud
+    odd = start_cloud(ssh_port=2222)
+    try:
+        lab_settings.XBLOCK_SETTINGS = {"hastexo_lab": dict(
+            lab_settings.XBLOCK_SETTINGS["hastexo_lab"], providers={"odd": odd.provider_config()})}
+        assert odd.provider_config()["ssh_port"] == 2222
+        stack = api.launch("c", "learner1", providers("odd"), launch_timeout=120)
+        wait_ready(stack)
+        assert stack.port == 22 or stack.port is None
+    finally:
+        odd.stop()
+
+
+def test_a_providers_ssh_port_is_checked(lab_settings):
+    from hastexo_lab.providers import ProviderConfigError, make_provider
+    with pytest.raises(ProviderConfigError, match="'p': ssh_port: must be a TCP port number"):
+        make_provider("p", {"os_auth_url": "http://x/v3", "os_auth_token": "t", "os_project_id": "p",
+                            "ssh_port": "22"})
+
+
 def test_failed_suspend_and_resume_are_reported(worker, cloud):
     stack = api.launch("c", "learner1", providers("cloud-a"))
     wait_status(stack, lc.CREATE_COMPLETE)

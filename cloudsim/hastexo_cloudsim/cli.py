@@ -30,7 +30,9 @@ def _parser():
                         "suspend:hang, any:slow:delay=2, list:drop (repeatable)")
     p.add_argument("--no-machines", action="store_true",
                    help="no SSH machines behind the servers (for pure API load tests)")
-    p.add_argument("--ssh-port", type=int, default=d.ssh_port, help="the machines' SSH port (default: %(default)s)")
+    p.add_argument("--ssh-port", type=int, default=d.ssh_port,
+                   help="the machines' SSH port (default: 22 where this process may bind it, "
+                        f"else {d.fallback_ssh_port})")
     p.add_argument("--boot-time", type=float, default=d.boot_time, metavar="SECONDS",
                    help="from CREATE_COMPLETE until a machine takes logins (default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="seed for fractional faults")

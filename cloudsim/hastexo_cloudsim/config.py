@@ -33,8 +33,11 @@ class CloudConfig:
     # Machines behind the servers: SSH on each server's floating IP (see
     # machines.py). Off for pure API load tests.
     machines: bool = True
-    # The port the machines' SSH servers listen on (22 needs root).
-    ssh_port: int = 22
+    # The port the machines' SSH servers listen on; None: 22 where this
+    # process may bind it, else fallback_ssh_port. ``CloudSim.ssh_port`` says
+    # which it is.
+    ssh_port: int | None = None
+    fallback_ssh_port: int = 2222
     # Seconds from CREATE_COMPLETE until a new machine accepts logins.
     boot_time: float = 0.5
 
@@ -50,6 +53,35 @@ class CloudConfig:
                 raise ValueError(f"duration of {op} must not be negative")
         if self.token_ttl <= 0:
             raise ValueError("token_ttl must be positive")
+        for name in ("ssh_port", "fallback_ssh_port"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int) and 0 < value < 65536):
+                raise ValueError(f"{name} must be a TCP port number (1..65535), not {value!r}")
+
+
+def choose_ssh_port(config, can_bind=None):
+    """The port the machines listen on: the configured one, else 22 where
+    this process may bind it, else the fallback."""
+    if config.ssh_port is not None:
+        return config.ssh_port
+    return 22 if (can_bind or _may_bind_low_ports)() else config.fallback_ssh_port
+
+
+def _may_bind_low_ports():
+    """May this process bind a privileged port (root, or CAP_NET_BIND_SERVICE)?
+    Tried on a loopback address no stack uses."""
+    import socket
+    probe = socket.socket()
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.254", 22))
+        return True
+    except PermissionError:
+        return False
+    except OSError:
+        return True  # taken, not forbidden
+    finally:
+        probe.close()
 
 
 def _is_loopback(host):

@@ -202,7 +202,10 @@ class Resolver:
         self._building = []
 
     def build_all(self):
-        for name in self.template.resources:
+        # Subnets first: a port or server takes its address from its
+        # network's subnet, which Heat, too, creates before them.
+        subnets = [n for n, d in self.template.resources.items() if d.get("type") == "OS::Neutron::Subnet"]
+        for name in subnets + list(self.template.resources):
             self._build(name)
         return self.built
 
@@ -229,9 +232,10 @@ class Resolver:
         for dep in _as_list(decl.get("depends_on")):
             self._ref_check(dep, name)
             self._build(dep)
-        reference, attrs = resources.build(decl["type"], props, self.ctx)
+        reference, attrs, hidden = resources.build(decl["type"], props, self.ctx)
         self._building.pop()
-        self.built[name] = {"type": decl["type"], "reference": reference, "attributes": attrs, "properties": props}
+        self.built[name] = {"type": decl["type"], "reference": reference, "attributes": attrs, "properties": props,
+                            "hidden": hidden}
         return self.built[name]
 
     def _ref_check(self, target, where):

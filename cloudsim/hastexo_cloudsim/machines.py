@@ -1,5 +1,8 @@
-"""The fake servers' machines: an SSH server (asyncssh) on the address the
-cloud reports for each server, with a real shell behind it.
+"""The fake servers' machines: an SSH server (asyncssh) for each server, with
+a real shell behind it. It listens on the server's floating IP, if one is
+associated with it, and on a loopback address of its own in 127.255.0.0/16
+(the admin API's ``/admin/machines`` lists them): the private addresses the
+cloud reports, as the template defines them, are not routed on this host.
 
 A machine accepts exactly the logins its template set up: the users of the
 server's cloud-config, with the stack's key pair (and the keys cloud-config
@@ -33,6 +36,8 @@ import time
 
 import asyncssh
 
+from .config import choose_ssh_port
+
 log = logging.getLogger(__name__)
 
 # Recent terminal output a new login sees first, as a reattaching screen does.
@@ -44,29 +49,37 @@ DESKTOP_PORTS = (3389, 5901)
 
 
 def login_config(stack):
-    """{server resource name: (address, users, passwords)} for the servers of a
-    fake stack that have a floating IP, from its template as built. Users
-    and their keys come from the server's cloud-config (which, in a lab
-    template, lists the stack's key pair)."""
+    """{server resource name: (addresses, users, passwords)} for the servers of
+    a fake stack, from its template as built. A server answers on its floating
+    IP, if one is associated with it, and on a loopback address of its own
+    (its private addresses are not routed here). Users and their keys come
+    from the server's cloud-config (which, in a lab template, lists the
+    stack's key pair)."""
     built = stack.resources
     configs = {r["reference"]: r["attributes"].get("config")
                for r in built.values() if r["type"].startswith("OS::Heat::") and "config" in r["attributes"]}
-    floating = {}
+    floating_ips = {r["reference"]: r for r in built.values() if r["type"] == "OS::Neutron::FloatingIP"}
+    by_port, by_server = {}, {}
+    for r in floating_ips.values():
+        by_port[r["properties"].get("port_id")] = r["attributes"]["floating_ip_address"]
     for r in built.values():
-        if r["type"] == "OS::Neutron::FloatingIP":
-            floating[r.get("properties", {}).get("port_id")] = r["attributes"]["floating_ip_address"]
-    machines = {}
+        props = r.get("properties", {})
+        if r["type"] == "OS::Neutron::FloatingIPAssociation" and props.get("floatingip_id") in floating_ips:
+            by_port[props.get("port_id")] = floating_ips[props["floatingip_id"]]["attributes"]["floating_ip_address"]
+        elif r["type"] == "OS::Nova::FloatingIPAssociation" and props.get("floating_ip") in floating_ips:
+            by_server[props.get("server_id")] = floating_ips[props["floating_ip"]]["attributes"]["floating_ip_address"]
+    machines, private = {}, {}
     for name, r in built.items():
         if r["type"] != "OS::Nova::Server":
             continue
-        props = r.get("properties", {})
-        ports = [n.get("port") for n in props.get("networks") or [] if isinstance(n, dict)]
-        address = next((floating[p] for p in ports if p in floating), None)
-        if address is None:
-            continue  # no address of its own that a client here could reach
+        props, hidden = r.get("properties", {}), r.get("hidden", {})
+        public = [by_port[p] for p in hidden.get("ports", []) if p in by_port]
+        public += [by_server[r["reference"]]] if r["reference"] in by_server else []
+        addresses = [a for a in dict.fromkeys(public + [hidden.get("loopback")]) if a]
         users, passwords = _cloud_config_users(configs.get(props.get("user_data")))
-        machines[name] = (address, users, passwords)
-    return machines
+        machines[name] = (addresses, users, passwords)
+        private[name] = [a for group in r["attributes"].get("networks", {}).values() for a in group]
+    return machines, private
 
 
 def _cloud_config_users(config):
@@ -91,8 +104,8 @@ def _cloud_config_users(config):
 class Machine:
     """One fake server: its SSH port, its processes, its home directory."""
 
-    def __init__(self, host, stack_id, name, address, users, passwords):
-        self.host, self.stack_id, self.name, self.address = host, stack_id, name, address
+    def __init__(self, host, stack_id, name, addresses, users, passwords):
+        self.host, self.stack_id, self.name, self.addresses = host, stack_id, name, list(addresses)
         self.users = {user: {asyncssh.import_public_key(k).export_public_key() for k in keys if k.strip()}
                       for user, keys in users.items()}
         self.passwords = passwords
@@ -110,7 +123,7 @@ class Machine:
         if self.server is not None:
             return
         self.server = await asyncssh.create_server(
-            lambda: _Server(self), self.address, self.host.ssh_port, server_host_keys=[self.host_key],
+            lambda: _Server(self), self.addresses, self.host.ssh_port, server_host_keys=[self.host_key],
             process_factory=self._session, sftp_factory=self._sftp, allow_scp=False, encoding=None,
             line_editor=False, reuse_address=True)
         for port in DESKTOP_PORTS:
@@ -118,7 +131,12 @@ class Machine:
                 self.desktop.append(await asyncio.start_server(_hang_up, self.address, port, reuse_address=True))
             except OSError as exc:
                 log.info("machine %s: no placeholder on port %s (%s)", self.name, port, exc.strerror)
-        log.info("machine %s listening on %s:%s", self.name, self.address, self.host.ssh_port)
+        log.info("machine %s listening on %s port %s", self.name, ", ".join(self.addresses), self.host.ssh_port)
+
+    @property
+    def address(self):
+        """The first address: the floating IP where there is one."""
+        return self.addresses[0]
 
     async def close_port(self):
         if self.server is not None:
@@ -375,10 +393,11 @@ class MachineHost:
 
     def __init__(self, engine, config, interval=0.1, faults=None):
         self.engine, self.config, self.interval, self.faults = engine, config, interval, faults
-        self.ssh_port = config.ssh_port
+        self.ssh_port = choose_ssh_port(config)
         self.root = tempfile.mkdtemp(prefix="hastexo-cloudsim-machines-")
         self.machines = {}  # (stack id, server name) -> Machine
         self._logins = {}  # stack id -> login_config(stack); a built stack never changes
+        self._names = {}  # stack id -> stack name
         self.loop = asyncio.new_event_loop()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cloudsim-machines", daemon=True)
@@ -396,6 +415,21 @@ class MachineHost:
     def find(self, stack_id, server=None):
         """The machines of a stack (for tests and the admin API)."""
         return [m for (sid, name), m in self.machines.items() if sid == stack_id and server in (None, name)]
+
+    def describe(self):
+        """Every machine: its stack, its server, the private addresses the
+        cloud reports for it and the addresses it answers on here."""
+        result = []
+        for (stack_id, name), machine in list(self.machines.items()):
+            logins = self._logins.get(stack_id)
+            result.append({
+                "stack_id": stack_id, "stack_name": self._names.get(stack_id), "server": name,
+                "private_addresses": logins[1].get(name, []) if logins else [],
+                "listen_addresses": machine.addresses, "port": self.ssh_port,
+                "state": "frozen" if machine.frozen else "up" if machine.server is not None else "closed",
+                "logged_in": machine.shell is not None,
+            })
+        return result
 
     def _run(self):
         asyncio.set_event_loop(self.loop)
@@ -417,17 +451,19 @@ class MachineHost:
             if state == "gone":
                 wanted = {}
                 self._logins.pop(stack.id, None)
+                self._names.pop(stack.id, None)
             else:
-                wanted = self._logins.get(stack.id)
-                if wanted is None:
-                    wanted = self._logins[stack.id] = login_config(stack)
-            for name, (address, users, passwords) in wanted.items():
+                if stack.id not in self._logins:
+                    self._logins[stack.id] = login_config(stack)
+                    self._names[stack.id] = stack.name
+                wanted = self._logins[stack.id][0]
+            for name, (addresses, users, passwords) in wanted.items():
                 key = (stack.id, name)
                 machine = self.machines.get(key)
                 if state == "up":
                     if machine is None and now - since >= self.config.boot_time:
                         # The first boot takes its time; a resume does not.
-                        machine = self.machines[key] = Machine(self, stack.id, name, address, users, passwords)
+                        machine = self.machines[key] = Machine(self, stack.id, name, addresses, users, passwords)
                         stack.had_machines = True
                     if machine is not None and machine.frozen:
                         await machine.thaw()

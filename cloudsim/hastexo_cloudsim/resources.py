@@ -6,6 +6,8 @@ Values are made up, but shaped like the real ones, and some are real: a key
 pair with ``save_private_key`` carries a freshly generated OpenSSH private key.
 """
 
+import ipaddress
+import itertools
 import secrets
 import string
 import uuid
@@ -15,15 +17,61 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from .errors import bad_request
 
+# Private networks without a subnet of their own get addresses from this one.
+DEFAULT_CIDR = "192.168.122.0/24"
+
+# Every fake server also answers on a loopback address of its own (its private
+# addresses, as the template defines them, are not routed on this host). They
+# come from 127.255.0.0/16, apart from the stacks' floating IPs, one after the
+# other, and wrap after 65,024 servers.
+_SERVER_NUMBERS = itertools.count()
+
+
+def loopback_twin():
+    number = next(_SERVER_NUMBERS) % (256 * 254)
+    return f"127.255.{number // 254}.{number % 254 + 1}"
+
 
 class BuildContext:
-    """What a resource may know about the stack it belongs to."""
+    """What a resource may know about the stack it belongs to, and the
+    addresses its private networks have handed out so far."""
 
     def __init__(self, stack_name, stack_id, stack_index, project_id=""):
         self.stack_name = stack_name
         self.stack_id = stack_id
         self.stack_index = stack_index
         self.project_id = project_id
+        self.subnets = {}  # subnet reference -> (network reference, ip_network, gateway)
+        self.ports = {}  # port reference -> (network reference, address)
+        self._taken = set()
+
+    def add_subnet(self, reference, network, cidr, gateway):
+        try:
+            net = ipaddress.ip_network(str(cidr), strict=False)
+        except ValueError:
+            raise bad_request(f"Invalid input for cidr: {cidr!r} is not a valid IP subnet")
+        if gateway in (None, ""):
+            gateway = str(next(net.hosts()))
+        self.subnets[reference] = (network, net, gateway)
+        return net, gateway
+
+    def allocate(self, network=None, subnet=None, fixed_ip=None):
+        """An address on a private network, as Neutron hands them out: the
+        one asked for, else the next free host address of the subnet (the
+        given one, else the network's first, else the default range)."""
+        if fixed_ip:
+            self._taken.add(str(fixed_ip))
+            return str(fixed_ip), subnet
+        if subnet is None:
+            subnet = next((ref for ref, (net_ref, _, _) in self.subnets.items() if net_ref == network), None)
+        _, net, gateway = self.subnets.get(subnet) or (None, ipaddress.ip_network(DEFAULT_CIDR), "192.168.122.1")
+        for host in itertools.islice(net.hosts(), 1, 65536):
+            address = str(host)
+            if address != gateway and address not in self._taken:
+                self._taken.add(address)
+                return address, subnet
+        raise bad_request(f"No more IP addresses available on network {network or subnet}",
+                          "IpAddressGenerationFailure")
 
     @property
     def floating_ip(self):
@@ -34,9 +82,6 @@ class BuildContext:
         block, rest = divmod(self.stack_index, 254 * 256)
         return f"127.{1 + block % 254}.{rest // 254}.{rest % 254 + 1}"
 
-    @property
-    def fixed_ip(self):
-        return "192.168.122.10"
 
 
 def _uuid(props, ctx):
@@ -99,15 +144,24 @@ def _random_string(props, ctx):
 def _server(props, ctx):
     name = props.get("name") or f"{ctx.stack_name}-server"
     networks = {}
-    for i, net in enumerate(props.get("networks") or []):
-        label = (net.get("network") or net.get("port") or f"net{i}") if isinstance(net, dict) else str(net)
-        networks[str(label)] = [f"192.168.122.{10 + i}"]
-    first = next(iter(networks.values()), [ctx.fixed_ip])[0]
-    addresses = {k: [{"addr": v[0], "version": 4, "OS-EXT-IPS:type": "fixed"}] for k, v in networks.items()}
+    ports = []
+    for i, net in enumerate(props.get("networks") or [{}]):
+        net = net if isinstance(net, dict) else {"network": str(net)}
+        if net.get("port") in ctx.ports:
+            network, address = ctx.ports[net["port"]]
+            ports.append(net["port"])
+        else:
+            network = net.get("network")
+            address, _ = ctx.allocate(network, net.get("subnet"), net.get("fixed_ip"))
+        networks.setdefault(str(network or net.get("port") or f"net{i}"), []).append(address)
+    first = next(iter(networks.values()))[0]
+    addresses = {k: [{"addr": a, "version": 4, "OS-EXT-IPS:type": "fixed"} for a in v] for k, v in networks.items()}
     return _uuid(props, ctx), {
         "name": name, "first_address": first, "networks": networks, "addresses": addresses,
         "accessIPv4": "", "accessIPv6": "", "instance_name": f"instance-{ctx.stack_index:08x}",
         "console_urls": {},
+        # Not Heat's: where the machine answers on this host (see machines.py).
+        "_loopback": loopback_twin(), "_ports": ports,
     }
 
 
@@ -125,15 +179,25 @@ def _net(props, ctx):
 
 
 def _subnet(props, ctx):
-    cidr = props.get("cidr") or "192.168.122.0/24"
-    return _uuid(props, ctx), {"cidr": cidr, "gateway_ip": props.get("gateway_ip") or "192.168.122.1",
-                               "name": props.get("name") or "subnet", "network_id": props.get("network")}
+    reference = _uuid(props, ctx)
+    net, gateway = ctx.add_subnet(reference, props.get("network"), props.get("cidr") or DEFAULT_CIDR,
+                                  props.get("gateway_ip"))
+    return reference, {"cidr": str(net), "gateway_ip": gateway, "name": props.get("name") or "subnet",
+                       "network_id": props.get("network")}
 
 
 def _port(props, ctx):
-    return _uuid(props, ctx), {"fixed_ips": [{"ip_address": ctx.fixed_ip, "subnet_id": None}],
-                               "mac_address": "fa:16:3e:00:00:01", "name": props.get("name") or "",
-                               "status": "ACTIVE"}
+    reference = _uuid(props, ctx)
+    network = props.get("network") or props.get("network_id")
+    wanted = [f for f in props.get("fixed_ips") or [] if isinstance(f, dict)] or [{}]
+    fixed_ips = []
+    for entry in wanted:
+        address, subnet = ctx.allocate(network, entry.get("subnet") or entry.get("subnet_id"), entry.get("ip_address"))
+        fixed_ips.append({"ip_address": address, "subnet_id": subnet})
+    ctx.ports[reference] = (network, fixed_ips[0]["ip_address"])
+    mac = "fa:16:3e:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
+    return reference, {"fixed_ips": fixed_ips, "mac_address": mac, "name": props.get("name") or "",
+                       "network_id": network, "status": "ACTIVE"}
 
 
 def _config(props, ctx):
@@ -189,8 +253,11 @@ RESOURCE_TYPES = {
 
 
 def build(resource_type, props, ctx):
-    """Build one resource; ``show`` is always available, as in Heat."""
+    """Build one resource: (reference, attributes, hidden). ``show`` is always
+    available, as in Heat; what only the fake cloud needs (keys starting with
+    an underscore) is kept apart, out of the attributes' reach."""
     reference, attrs = RESOURCE_TYPES[resource_type](props, ctx)
-    attrs = dict(attrs)
+    hidden = {k[1:]: v for k, v in attrs.items() if k.startswith("_")}
+    attrs = {k: v for k, v in attrs.items() if not k.startswith("_")}
     attrs["show"] = {k: v for k, v in attrs.items() if k != "private_key"}
-    return reference, attrs
+    return reference, attrs, hidden

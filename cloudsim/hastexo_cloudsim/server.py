@@ -69,10 +69,16 @@ class CloudSim:
     def heat_url(self):
         return f"{self.base_url}/v1/{self.config.project_id}"
 
+    @property
+    def ssh_port(self):
+        """The port its machines answer SSH on (None without machines)."""
+        return self.machines.ssh_port if self.machines is not None else None
+
     def provider_config(self):
         """The provider settings (keys as operators write them) for this cloud."""
         cfg = self.config
-        return {
+        extra = {"ssh_port": self.ssh_port} if self.ssh_port not in (None, 22) else {}
+        return extra | {
             "type": "openstack",
             "os_auth_url": self.auth_url,
             "os_username": cfg.username,
@@ -467,8 +473,11 @@ def _heat_files(h, segs, query, raw):
 
 def _admin(cloud, method, segs, body):
     """The admin API: ``/admin/stats``, ``/admin/faults``, ``/admin/tokens/revoke``,
-    ``/admin/durations``. Meant for a cloud bound to the loopback interface."""
+    ``/admin/durations``, ``/admin/machines``. Meant for a cloud bound to the
+    loopback interface."""
     route = "/".join(segs)
+    if route == "machines" and method == "GET":
+        return 200, {"ssh_port": cloud.ssh_port, "machines": cloud.machines.describe() if cloud.machines else []}
     if route == "stats" and method == "GET":
         return 200, {"requests": cloud.request_counts(), "stacks": cloud.heat.stack_count()}
     if route == "stats" and method == "DELETE":

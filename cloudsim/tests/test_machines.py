@@ -9,7 +9,7 @@ import time
 import asyncssh
 import pytest
 from hastexo_cloudsim.machines import wait_for_port
-from hastexo_cloudsim.testing import wait_for_status, wait_until
+from hastexo_cloudsim.testing import admin_session, wait_for_status, wait_until
 
 
 @pytest.fixture
@@ -228,3 +228,77 @@ def test_what_a_command_leaves_running_freezes_too(lab, heat, cloud):
     time.sleep(0.5)
     with open(tick) as handle:
         assert handle.read() == frozen, "a background process of a command must freeze with the machine"
+
+
+def test_every_server_answers_on_a_loopback_address_of_its_own(lab, heat, cloud):
+    """The sample's second server has no floating IP: it reports the private
+    address its subnet hands out, and its machine answers on loopback."""
+    address, outputs = lab
+    built = cloud.heat.find(cloud.config.project_id, "lab1").resources
+    assert built["server_port"]["attributes"]["fixed_ips"][0]["ip_address"] == "192.168.122.2"
+    assert built["second_server"]["attributes"]["first_address"] == "192.168.122.3"
+    assert wait_until(lambda: len(cloud.machines.describe()) == 2, timeout=5)
+    reply = admin_session(cloud).get(cloud.base_url + "/admin/machines").json()
+    listed = {m["server"]: m for m in reply["machines"]}
+    assert reply["ssh_port"] == cloud.ssh_port
+    assert listed["second_server"]["private_addresses"] == ["192.168.122.3"]
+    assert listed["server"]["listen_addresses"][0] == address
+    (twin,) = listed["second_server"]["listen_addresses"]
+    assert twin.startswith("127.255.") and twin not in listed["server"]["listen_addresses"]
+    assert wait_for_port(twin, cloud.ssh_port)
+
+    async def session():
+        async with connect(twin, **with_key(outputs)) as conn:
+            return (await conn.run("echo second")).stdout
+    assert run(session()) == "second\n"
+
+
+def test_fixed_addresses_and_floating_ip_associations_as_the_template_says(heat, cloud):
+    template = """
+heat_template_version: 2018-08-31
+resources:
+  key: {type: OS::Nova::KeyPair, properties: {name: k, save_private_key: true}}
+  net: {type: OS::Neutron::Net}
+  subnet: {type: OS::Neutron::Subnet, properties: {network: {get_resource: net}, cidr: 10.9.0.0/24}}
+  port: {type: OS::Neutron::Port, properties: {network: {get_resource: net}, fixed_ips: [{ip_address: 10.9.0.50}]}}
+  vm: {type: OS::Nova::Server, properties: {image: x, flavor: y, networks: [{port: {get_resource: port}}]}}
+  fip: {type: OS::Neutron::FloatingIP, properties: {floating_network: public}}
+  assoc: {type: OS::Neutron::FloatingIPAssociation,
+          properties: {floatingip_id: {get_resource: fip}, port_id: {get_resource: port}}}
+outputs:
+  private: {value: {get_attr: [vm, first_address]}}
+  public: {value: {get_attr: [fip, floating_ip_address]}}
+"""
+    heat.stacks.create(stack_name="fixed", template=template)
+    stack = wait_for_status(heat, "fixed", "CREATE_COMPLETE")
+    outputs = {o["output_key"]: o["output_value"] for o in stack.outputs}
+    assert outputs["private"] == "10.9.0.50"
+    assert wait_until(lambda: cloud.machines.describe(), timeout=5)
+    (machine,) = cloud.machines.describe()
+    assert machine["listen_addresses"][0] == outputs["public"]
+    assert wait_for_port(outputs["public"], cloud.ssh_port)
+
+
+def test_the_ssh_port_is_22_where_it_may_be_bound_else_the_configured_one():
+    from hastexo_cloudsim.config import CloudConfig, choose_ssh_port
+    assert choose_ssh_port(CloudConfig(), can_bind=lambda: True) == 22
+    assert choose_ssh_port(CloudConfig(), can_bind=lambda: False) == 2222
+    assert choose_ssh_port(CloudConfig(fallback_ssh_port=2022), can_bind=lambda: False) == 2022
+    assert choose_ssh_port(CloudConfig(ssh_port=2200), can_bind=lambda: True) == 2200
+    with pytest.raises(ValueError, match="ssh_port must be a TCP port number"):
+        CloudConfig(ssh_port=70000)
+
+
+def test_machines_on_another_port_and_the_provider_settings_follow(template):
+    from hastexo_cloudsim.pytest_plugin import start_cloud
+    from hastexo_cloudsim.testing import heat_for
+    cloud = start_cloud(ssh_port=2222)
+    try:
+        assert cloud.ssh_port == 2222 and cloud.provider_config()["ssh_port"] == 2222
+        heat = heat_for(cloud)
+        heat.stacks.create(stack_name="lab1", template=template, parameters={"run": "r"})
+        stack = wait_for_status(heat, "lab1", "CREATE_COMPLETE")
+        address = next(o["output_value"] for o in stack.outputs if o["output_key"] == "public_ip")
+        assert wait_for_port(address, 2222)
+    finally:
+        cloud.stop()

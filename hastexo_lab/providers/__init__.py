@@ -32,8 +32,14 @@ def make_provider(name, config):
     if not isinstance(kind, str) or kind not in PROVIDER_TYPES:
         raise ProviderConfigError(
             f"Provider {name!r}: unknown type {kind!r} (known: {', '.join(sorted(PROVIDER_TYPES))})")
+    ssh_port = config.get("ssh_port", 22)
+    if isinstance(ssh_port, bool) or not isinstance(ssh_port, int) or not 0 < ssh_port < 65536:
+        raise ProviderConfigError(
+            f"Provider {name!r}: ssh_port: must be a TCP port number (1..65535), not {ssh_port!r}")
     module, cls = PROVIDER_TYPES[kind].split(":")
-    return getattr(import_module(module), cls)(name, config)
+    provider = getattr(import_module(module), cls)(name, config)
+    provider.ssh_port = ssh_port
+    return provider
 
 
 __all__ = [

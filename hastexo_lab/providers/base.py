@@ -86,6 +86,9 @@ class Provider(ABC):
     # The longest one call of ours to the cloud can take, in seconds: how long
     # a create that has not answered may still land.
     request_timeout = 150.0
+    # Where this cloud's labs answer SSH (their port 22): another port where
+    # the cloud forwards it (the ``ssh_port`` of the provider's settings).
+    ssh_port = 22
 
     def __init__(self, name):
         self.name = name

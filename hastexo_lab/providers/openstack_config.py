@@ -19,7 +19,7 @@ NUMBER_KEYS = ("connect_timeout", "read_timeout")
 BOOL_KEYS = ("verify_tls",)
 # Keys that belong to the provider list entry rather than to the cloud, tolerated
 # here so one dict can carry both.
-OTHER_KEYS = ("type", "capacity", "template", "environment")
+OTHER_KEYS = ("type", "capacity", "template", "environment", "ssh_port")
 KNOWN_KEYS = STRING_KEYS + NUMBER_KEYS + BOOL_KEYS + OTHER_KEYS
 INTERFACES = ("public", "internal", "admin")
 
