@@ -1,5 +1,5 @@
 """The fake cloud's machines at scale: memory and open files with N stacks of
-the sample template (one machine each), against the same stacks without
+the sample template (two machines each), against the same stacks without
 machines, and the latency of an SSH login (key, then a command).
 
     .venv/bin/python bench/machines.py [--stacks 1000] [--logins 50]
