@@ -5,13 +5,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 
-.PHONY: help test browser-deps demo cloudsim quality requirements clean
+.PHONY: help test browser-deps static demo cloudsim quality requirements clean
 
 help:
 	@echo "make demo          run the lab block in the workbench on 127.0.0.1:8000 against fake clouds"
 	@echo "                   (ARGS=\"--port 8080\" for another port; its state is kept in var/demo)"
 	@echo "make cloudsim      run the fake OpenStack cloud on 127.0.0.1:5000 (ARGS=... for more flags)"
 	@echo "make test          run the whole test suite (PYTEST_ARGS=... to narrow it)"
+	@echo "make static        build the terminal's browser files (xterm.js, pinned in package-lock.json)"
 	@echo "make quality       lint with ruff"
 	@echo "make requirements  recompile requirements/*.txt from requirements/*.in"
 
@@ -21,6 +22,22 @@ $(STAMP): requirements/test.txt setup.py cloudsim/setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/test.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e cloudsim -e .
+	touch $@
+
+# The terminal page's xterm.js, from the npm registry at the versions
+# package-lock.json pins, copied into the package's static files (which the
+# wheel ships, so that an LMS needs no npm).
+VENDOR := hastexo_lab/static/vendor/xterm
+STATIC_STAMP := $(VENDOR)/.built
+
+static: $(STATIC_STAMP)
+
+$(STATIC_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/@xterm/xterm/lib/xterm.js node_modules/@xterm/xterm/css/xterm.css \
+		node_modules/@xterm/addon-fit/lib/addon-fit.js $(VENDOR)/
+	cp node_modules/@xterm/xterm/LICENSE $(VENDOR)/LICENSE.xterm
 	touch $@
 
 # Two passes: everything on the embedded defaults (SQLite, in-memory broker),
@@ -40,7 +57,7 @@ browser-deps:
 		fi; \
 	fi
 
-test: $(STAMP) browser-deps
+test: $(STAMP) $(STATIC_STAMP) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if $(BIN)/python -m tests.services; then \
 		echo "== the same database and worker tests on PostgreSQL + Redis =="; \
@@ -51,7 +68,7 @@ test: $(STAMP) browser-deps
 		echo "WARNING: skipped the PostgreSQL + Redis pass (start the servers to run it)"; \
 	fi
 
-demo: $(STAMP)
+demo: $(STAMP) $(STATIC_STAMP)
 	$(BIN)/python -m hastexo_lab demo $(ARGS)
 
 cloudsim: $(STAMP)
@@ -67,4 +84,4 @@ requirements: $(STAMP)
 			--no-emit-index-url --output-file $$f.txt $$f.in; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts *.egg-info var
+	rm -rf $(VENV) .pytest_cache test-artifacts *.egg-info var node_modules hastexo_lab/static/vendor

@@ -81,7 +81,8 @@ def launch(course_id, anonymous_student_id, providers, *, learner=None, lab="", 
 def bring_up(stack, **fields):
     """Start whatever gets an existing stack running again, from any state."""
     if stack.status in lc.RELAUNCHABLE:
-        fields.update(provider="", provider_stack_id="", providers_tried=[], error_message="", attempts=0)
+        fields.update(provider="", provider_stack_id="", providers_tried=[], error_message="", attempts=0,
+                      host_key="")
         if lc.transition(stack, stack.status, lc.LAUNCH_PENDING, "launch requested", **fields):
             tasks.enqueue(operations.FollowUp("launch", stack.pk))
     else:
@@ -273,35 +274,6 @@ def leave(name):
     launches, resumes or keeps a lab alive."""
     soon = timezone.now() + timedelta(seconds=LEAVE_GRACE)
     Stack.objects.filter(name=name, status__in=list(lc.UP), suspend_by__gt=soon).update(suspend_by=soon)
-
-
-# What the terminal is told, signed so the browser cannot change it: which
-# stack, which port and protocol, read-only or not. The same lab gives the
-# same link, so the page does not reconnect the terminal on every status
-# reply. (Single-use tickets bound to the learner come with the terminal
-# gateway.)
-TERMINAL_SALT = "hastexo_lab.terminal"
-
-
-def terminal_link(base_url, stack_name, *, port, protocol, read_only):
-    """The terminal's address for this learner's lab, as the block (the
-    server) decides it."""
-    from urllib.parse import urlencode
-
-    from django.core import signing
-    token = signing.Signer(salt=TERMINAL_SALT).sign_object(
-        {"stack": stack_name, "port": port, "protocol": protocol, "read_only": bool(read_only)})
-    return f"{base_url}{'&' if '?' in base_url else '?'}{urlencode({'lab': token})}"
-
-
-def read_terminal_link(token):
-    """What a terminal link says, or None if it was not made here (or was changed)."""
-    from django.core import signing
-    try:
-        value = signing.Signer(salt=TERMINAL_SALT).unsign_object(token or "")
-    except signing.BadSignature:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def find(name):

@@ -159,6 +159,8 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
             "read_only": self.read_only,
             "ports": [p for p in self.ports if isinstance(p, dict)],
             "port": self._selected_port(),
+            "terminal_url": self._terminal_url(),
+            "fullscreen": self.enable_fullscreen != "false",
         })
         return frag
 
@@ -242,13 +244,49 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         self.port = port
         return {"port": port, "terminal_url": self._terminal_url()}
 
+    @XBlock.handler
+    def terminal_ticket(self, request, suffix=""):
+        """A single-use ticket for the terminal gateway, for this learner's
+        ready lab, with this block's port, protocol and read-only setting.
+        Bound to the browser by an HttpOnly cookie (set here when missing)."""
+        from webob import Response
+
+        from .terminal import tickets
+        if request.method != "POST":
+            return Response(status=405, headerlist=[("Allow", "POST")], content_type="text/plain",
+                            charset="utf-8", body=b"terminal_ticket takes a POST")
+        browser_key = request.cookies.get(tickets.BROWSER_COOKIE, "")
+        fresh_key = not tickets.valid_browser_key(browser_key)
+        if fresh_key:
+            browser_key = tickets.new_browser_key()
+        reply = {"ticket": None}
+        if self.hidden:
+            reply["message"] = str(self._i18n(_("This lab has no terminal.")))
+        elif self.stack_protocol != "ssh" and conf.get_settings().terminal == "builtin":
+            reply["message"] = str(self._i18n(_("This lab's desktop needs Guacamole, which this site does not "
+                                                "offer; please tell the course team.")))
+            reply["final"] = True
+        else:
+            stack = api.find(self.stack_name)
+            reply["ticket"] = tickets.mint(
+                stack, anonymous_student_id=self.learner_id, browser_key=browser_key,
+                username=self.stack_user_name, port=self._selected_port(), protocol=self.stack_protocol,
+                read_only=self.read_only, ttl=conf.get_settings().terminal_ticket_ttl)
+            if reply["ticket"] is None:
+                reply.update(api.status_for(stack))
+        response = Response(status=200, content_type="application/json", charset="utf-8",
+                            body=json.dumps(reply).encode(), headerlist=[("Cache-Control", "no-store")])
+        if fresh_key:
+            response.set_cookie(tickets.BROWSER_COOKIE, browser_key, httponly=True, samesite="Strict",
+                                secure=request.scheme == "https", path="/")
+        return response
+
     # -- helpers ----------------------------------------------------------------
 
     def _terminal_url(self):
-        """Read-only, protocol and port are this block's, signed into the
-        link: the learner's browser cannot change them."""
-        return api.terminal_link(conf.get_settings().terminal_url, self.stack_name, port=self._selected_port(),
-                                 protocol=self.stack_protocol, read_only=self.read_only)
+        """Where the terminal page is: the same for every lab and learner (it
+        names no stack); what it opens comes with a ticket."""
+        return conf.get_settings().terminal_url
 
     def _author_values(self):
         return {name: getattr(self, name) for name in self.editable_fields}

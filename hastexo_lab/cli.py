@@ -27,10 +27,45 @@ def run_demo(args):
         return 2
 
 
+def _terminal_parser(sub):
+    p = sub.add_parser("terminal", help="run the built-in terminal gateway (ASGI, on uvicorn)",
+                       description="Serve the terminal page and its WebSocket, bridged to SSH on the learners' "
+                                   "labs. Runs with the LMS's Django settings (DJANGO_SETTINGS_MODULE), "
+                                   "behind the LMS's web proxy at the path of the terminal_url setting.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8090, help="port to listen on (default: %(default)s)")
+    p.add_argument("--root", default=None, help="the path it is served under (default: terminal_url's path)")
+    p.set_defaults(func=run_terminal)
+
+
+def run_terminal(args):
+    import os
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        print("hastexo-lab terminal: set DJANGO_SETTINGS_MODULE to the LMS's settings module", file=sys.stderr)
+        return 2
+    import django
+    django.setup()
+    from django.core.exceptions import ImproperlyConfigured
+
+    from . import conf
+    from .terminal.server import run
+    try:
+        conf.get_settings()
+    except ImproperlyConfigured as exc:
+        print(f"hastexo-lab terminal: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run(args.host, args.port, args.root)
+    except OSError as exc:
+        print(f"hastexo-lab terminal: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="hastexo-lab", description="hastexo_lab command line tools")
     sub = parser.add_subparsers(dest="command", required=True)
     _demo_parser(sub)
+    _terminal_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -28,10 +28,11 @@ def forget_providers():
         _providers.clear()
 
 
-def lab_port(stack):
-    """The port to reach a stack's lab on: the one the learner chose, where
-    SSH's own port 22 is whatever port the stack's provider answers it on."""
-    port = stack.port or {"rdp": 3389, "vnc": 5901}.get(stack.protocol, 22)
+def lab_port(stack, port=None):
+    """The port to reach a stack's lab on: ``port`` (else the one chosen at
+    launch), where SSH's own port 22 is whatever port the stack's provider
+    answers it on."""
+    port = port or stack.port or {"rdp": 3389, "vnc": 5901}.get(stack.protocol, 22)
     if stack.protocol == "ssh" and port == 22 and stack.provider:
         try:
             return get_provider(stack.provider).ssh_port

@@ -77,8 +77,17 @@ class Settings:
     # Where templates are read from outside the LMS (workbench, demo); in the
     # LMS they come from the course's files.
     template_dir: str = ""
-    # Where the terminal (Guacamole) is served.
+    # Which terminal the lab's iframe opens: "builtin" (the SSH terminal
+    # gateway, ``hastexo-lab terminal``) or "guacamole".
+    terminal: str = "builtin"
+    # Where the terminal is served: the gateway's page (its root path), best
+    # under the LMS's own host (a path of its web proxy).
     terminal_url: str = "/hastexo-lab-terminal/"
+    # Seconds a terminal ticket may wait to be redeemed (once).
+    terminal_ticket_ttl: int = 30
+    # Origins besides the gateway's own whose pages may frame the terminal
+    # (the LMS, where the gateway is on a host of its own).
+    terminal_frame_ancestors: tuple = ()
     # The Celery queue all lab tasks go to, so they never starve the LMS's queue.
     task_queue: str = "hastexo_lab"
     # How often a task retries a transient cloud error before giving up.
@@ -106,7 +115,9 @@ _RANGES = {
     "reconcile_after": (60, 86_400),
     "failed_retries": (0, 100),
     "task_retries": (0, 100),
+    "terminal_ticket_ttl": (5, 600),
 }
+TERMINALS = ("builtin",)
 
 
 def _fail(key, problem):
@@ -164,6 +175,21 @@ def parse(raw):
             if not isinstance(raw[key], str) or not raw[key].strip():
                 _fail(key, f"must be a non-empty string, not {raw[key]!r}")
             values[key] = raw[key].strip()
+    if "terminal" in raw:
+        if raw["terminal"] == "guacamole":
+            _fail("terminal", "guacamole is not supported yet (its JSON authentication is not implemented); "
+                              "use builtin")
+        if raw["terminal"] not in TERMINALS:
+            _fail("terminal", f"must be one of {', '.join(TERMINALS)}, not {raw['terminal']!r}")
+        values["terminal"] = raw["terminal"]
+    if "terminal_frame_ancestors" in raw:
+        origins = raw["terminal_frame_ancestors"]
+        if isinstance(origins, str):
+            origins = [origins]
+        if not isinstance(origins, (list, tuple)) or not all(_is_origin(o) for o in origins):
+            _fail("terminal_frame_ancestors", "must be a list of origins such as https://lms.example.com, "
+                                              f"not {raw['terminal_frame_ancestors']!r}")
+        values["terminal_frame_ancestors"] = tuple(o.rstrip("/") for o in origins)
     for key in ("poll_initial", "poll_max"):
         if key in raw:
             value = raw[key]
@@ -184,6 +210,11 @@ def parse(raw):
             _fail("encryption_keys", "must be a list of secret strings of at least 16 characters")
         values["encryption_keys"] = tuple(keys)
     return Settings(**values)
+
+
+def _is_origin(value):
+    import re
+    return isinstance(value, str) and re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+/?", value) is not None
 
 
 def _js_timeouts(raw):

@@ -70,6 +70,9 @@ class Stack(models.Model):
     # does not take "not found" for "gone", since the create may still land.
     create_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(_("attempts at the current operation"), default=0)
+    # The lab's SSH host key as first seen ("type base64"); later connections
+    # must find the same one. A new stack (a launch, a reset) starts afresh.
+    host_key = models.TextField(_("SSH host key"), blank=True, editable=False)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -145,3 +148,33 @@ class ProviderUsage(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class TerminalTicket(models.Model):
+    """The right to open one terminal session, once, for a few seconds.
+
+    Minted by the block for a learner who owns a ready stack, redeemed by the
+    terminal gateway. Only a hash of the ticket is stored, and of the
+    browser key (a cookie) it is bound to: a ticket that leaks from the page
+    is of no use in another browser.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    browser_hash = models.CharField(max_length=64)
+    stack = models.ForeignKey(Stack, on_delete=models.CASCADE, related_name="terminal_tickets")
+    anonymous_student_id = models.CharField(_("anonymous learner id"), max_length=64)
+    username = models.CharField(_("user on the lab"), max_length=64)
+    protocol = models.CharField(_("protocol"), max_length=8, choices=PROTOCOLS, default="ssh")
+    port = models.PositiveIntegerField(_("port"))
+    read_only = models.BooleanField(_("read-only"), default=False)
+    created_at = models.DateTimeField(_("created"))
+    expires_at = models.DateTimeField(_("expires"))
+    redeemed_at = models.DateTimeField(_("redeemed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("terminal ticket")
+        verbose_name_plural = _("terminal tickets")
+        indexes = [models.Index(fields=["expires_at"], name="hxl_ticket_expires_idx")]
+
+    def __str__(self):
+        return f"ticket for {self.stack_id} ({'redeemed' if self.redeemed_at else 'open'})"

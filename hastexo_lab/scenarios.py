@@ -27,6 +27,15 @@ SCENARIOS = [
   </option:ports>
 </hastexo_lab>
 """),
+    ("hastexo_lab: read-only SSH lab", f"""
+<hastexo_lab {_NS} display_name="Watch the lab" stack_user_name="training" stack_template_path="lab.yaml"
+             read_only="true">
+  <option:providers>
+    - name: default
+      capacity: -1
+  </option:providers>
+</hastexo_lab>
+"""),
     ("hastexo_lab: lab with two providers", f"""
 <hastexo_lab {_NS} display_name="Lab with failover" stack_user_name="training" stack_template_path="lab.yaml">
   <option:providers>

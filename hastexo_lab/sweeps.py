@@ -93,6 +93,12 @@ def reap_unused(now=None, send=None):
     return claimed
 
 
+def forget_old_tickets(now=None):
+    """Delete terminal tickets that can no longer be redeemed."""
+    from .terminal import tickets
+    return tickets.forget_old(now)
+
+
 def find_zombies(delete=None):
     """Stacks at a provider, named like ours, that no live row accounts for:
     the row says deleted, or failed, or places the stack elsewhere, or there is

@@ -183,6 +183,7 @@ def suspender():
 def reaper():
     deleted = _sweep("reaper", sweeps.reap_unused)
     _sweep("reaper (zombies)", sweeps.find_zombies)
+    _sweep("reaper (terminal tickets)", sweeps.forget_old_tickets)
     return deleted
 
 

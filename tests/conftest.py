@@ -74,9 +74,21 @@ def workbench_settings(settings, cloud, cloud_b):
         FAST_LAB,
         providers={"default": cloud.provider_config(), "backup": cloud_b.provider_config()},
         template_dir=f"{ROOT}/samples/hot",
-        terminal_url="/terminal/",
+        terminal_url="/hastexo-lab-terminal/",
     )}
     return settings
+
+
+@pytest.fixture
+def gateway(transactional_db):
+    """The terminal gateway on uvicorn, on an ephemeral port of localhost."""
+    from hastexo_lab.terminal.gateway import Gateway
+    from hastexo_lab.terminal.server import Background
+    server = Background(Gateway(root="/hastexo-lab-terminal/", watch_interval=0.2), host="127.0.0.1").start()
+    server.origin = f"http://localhost:{server.port}"
+    server.app = server.server.config.app
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_TEMPLATE = os.path.join(ROOT, "samples", "hot", "lab.yaml")
 
 __all__ = ["FAST", "ROOT", "SAMPLE_TEMPLATE", "FakeClock", "heat_for", "sample_template", "start_command",
-           "terminal_of", "wait_for_gone", "wait_for_status", "wait_until"]
+           "wait_for_gone", "wait_for_status", "wait_until"]
 
 
 def start_command(*args, timeout=30, env=None):
@@ -29,11 +29,3 @@ def start_command(*args, timeout=30, env=None):
 def sample_template():
     with open(SAMPLE_TEMPLATE, encoding="utf-8") as handle:
         return handle.read()
-
-
-def terminal_of(url):
-    """What the signed terminal link ``url`` tells the terminal (None if forged)."""
-    from urllib.parse import parse_qs, urlsplit
-
-    from hastexo_lab import api
-    return api.read_terminal_link(parse_qs(urlsplit(url).query).get("lab", [""])[0])

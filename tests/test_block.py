@@ -11,7 +11,7 @@ from hastexo_lab.models import Stack
 from .helpers import terminal_of
 from .test_tasks import wait_ready, wait_status
 
-SSH, RDP, TWO = "hastexo_lab.0", "hastexo_lab.1", "hastexo_lab.2"
+SSH, RDP, READ_ONLY, TWO = "hastexo_lab.0", "hastexo_lab.1", "hastexo_lab.2", "hastexo_lab.3"
 
 
 def usage_id(client, scenario, student="alice"):

@@ -1,10 +1,10 @@
-"""Run the demo: two fake clouds, a Celery worker thread and the workbench."""
+"""Run the demo: two fake clouds, a Celery worker thread, and on one port
+(uvicorn) the workbench and the terminal gateway, as an LMS's web proxy
+puts them side by side."""
 
 import json
 import logging
 import os
-import signal
-import socketserver
 import sys
 import threading
 
@@ -35,7 +35,7 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
     os.environ["HASTEXO_LAB_DEMO_SETTINGS"] = json.dumps({
         "providers": {"default": clouds[0].provider_config(), "backup": clouds[1].provider_config()},
         "template_dir": SAMPLES,
-        "terminal_url": "/terminal/",
+        "terminal_url": "/hastexo-lab-terminal/",
         "poll_initial": 0.5,
         # Short, so that leaving a lab and coming back shows within minutes.
         "suspend_timeout": 60,
@@ -48,25 +48,26 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
     from django.core.management import call_command
 
     call_command("migrate", run_syncdb=True, verbosity=0)
+    import socket
+    with socket.socket() as probe:  # a port in use is said before anything starts
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
     worker = _start_worker()
     stopping = threading.Event()
     _start_sweeps(stopping)
-    httpd = _web_server(host, port)
+    import uvicorn
 
-    def stop(*_):
-        stopping.set()
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, stop)
-    url = f"http://{host}:{httpd.server_port}/"
+    from ..terminal.server import config
+    server = uvicorn.Server(config(_web_app(), host, port))
+    url = f"http://{host}:{port}/"
     print(f"hastexo_lab demo on {url}", flush=True)
     print(f"  labs:   {url}scenario/hastexo_lab.0/?student=alice  (any ?student= is a learner)")
-    print(f"  clouds: {clouds[0].auth_url} (default), {clouds[1].auth_url} (backup)")
+    print(f"  clouds: {clouds[0].auth_url} (default), {clouds[1].auth_url} (backup); "
+          f"machines' SSH on port {clouds[0].ssh_port}")
     print(f"  data:   {os.path.abspath(data_dir)}")
     print("Press Ctrl+C to stop.", flush=True)
-    httpd.serve_forever()
-    httpd.server_close()
+    server.run()
+    stopping.set()
     worker.stop(in_sighandler=False)
     for cloud in clouds:
         cloud.stop()
@@ -108,17 +109,19 @@ def _start_sweeps(stopping):
     threading.Thread(target=loop, name="sweeps", daemon=True).start()
 
 
-def _web_server(host, port):
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer, get_internal_wsgi_application
+def _web_app():
+    """The workbench (Django, its static files included) and, under its root
+    path, the terminal gateway."""
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
 
-    class Server(socketserver.ThreadingMixIn, WSGIServer):
-        daemon_threads = True
+    from ..terminal.gateway import Gateway
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, fmt, *args):
-            log.debug(fmt, *args)
+    workbench = ASGIStaticFilesHandler(get_asgi_application())
+    gateway = Gateway.from_settings()
 
-    httpd = Server((host, port), QuietHandler)
-    httpd.set_app(StaticFilesHandler(get_internal_wsgi_application()))
-    return httpd
+    async def app(scope, receive, send):
+        if scope["type"] in ("lifespan", "websocket") or scope.get("path", "").startswith(gateway.root):
+            return await gateway(scope, receive, send)
+        return await workbench(scope, receive, send)
+    return app

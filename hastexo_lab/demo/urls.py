@@ -1,6 +1,4 @@
-from django.urls import path
 from workbench.urls import urlpatterns as workbench_urls
 
-from .views import terminal
-
-urlpatterns = [path("terminal/", terminal, name="demo_terminal"), *workbench_urls]
+# The terminal is the gateway's, mounted beside these (see hastexo_lab.demo.server).
+urlpatterns = [*workbench_urls]

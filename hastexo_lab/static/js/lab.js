@@ -1,6 +1,11 @@
 /* The learner's side of a lab: launch and status polling, the terminal,
  * keepalives while the learner is really working, the idle warning, reset and
- * port choice. Plain browser JavaScript, no framework. */
+ * port choice. Plain browser JavaScript, no framework.
+ *
+ * The terminal is the gateway's page, in the iframe or a window of its own.
+ * It asks this page for tickets (postMessage); this page gets each from the
+ * block's handler, for a ready lab only, and hands it to that page alone
+ * (the gateway's origin). The terminal reports typing back as activity. */
 function HastexoLabBlock(runtime, element, config) {
   "use strict";
   var root = element && element.jquery ? element[0] : element;
@@ -12,13 +17,15 @@ function HastexoLabBlock(runtime, element, config) {
   var FINAL = ["failed", "lost"];
   var MAX_FAILURES = 5;
   var urls = {};
-  ["status", "keepalive", "leave", "reset", "set_port"].forEach(function (name) {
+  ["status", "keepalive", "leave", "reset", "set_port", "terminal_ticket"].forEach(function (name) {
     urls[name] = runtime.handlerUrl(root, name);
   });
   var state = {
     phase: null, launched: false, lastInput: Date.now(), failures: 0, statusDelay: 1000,
-    statusTimer: null, keepaliveTimer: null, terminalUrl: null, keepalives: 0, stopped: false
+    statusTimer: null, keepaliveTimer: null, terminalUrl: null, keepalives: 0, stopped: false,
+    minting: false, popup: null, terminalState: ""
   };
+  var terminalOrigin = config.terminal_url ? new URL(config.terminal_url, window.location.href).origin : "";
 
   function $(selector) { return lab.querySelector(selector); }
   function show(selector, visible) { var el = $(selector); if (el) { el.hidden = !visible; } }
@@ -79,12 +86,63 @@ function HastexoLabBlock(runtime, element, config) {
 
   function showTerminal(url, reconnect) {
     var frame = $(".hastexo-lab-terminal");
-    if (reconnect || state.terminalUrl !== url) {
+    if (state.terminalUrl !== url) {
       frame.setAttribute("src", url);
       state.terminalUrl = url;
+    } else if (reconnect) {
+      // Back from a suspend: the terminal waits for a ticket; it gets one now.
+      terminals().forEach(function (target) { tellTerminal(target, {type: "hastexo-lab:reconnect"}); });
     }
     show(".hastexo-lab-terminal-wrap", true);
   }
+
+  // -- the terminal's tickets -------------------------------------------------
+
+  function terminals() {
+    var list = [];
+    var frame = $(".hastexo-lab-terminal");
+    if (frame && frame.contentWindow) { list.push(frame.contentWindow); }
+    if (state.popup && !state.popup.closed) { list.push(state.popup); }
+    return list;
+  }
+
+  function tellTerminal(target, message) {
+    // Only the gateway's own page may read it (a ticket above all).
+    try { target.postMessage(message, terminalOrigin); } catch (e) { /* gone */ }
+  }
+
+  function sendTicket(target) {
+    if (config.hidden) { return; }
+    if (state.phase !== "ready") {
+      tellTerminal(target, {type: "hastexo-lab:no-ticket", message: $(".hastexo-lab-message").textContent});
+      return;
+    }
+    if (state.minting) { return; }  // the terminal asks again
+    state.minting = true;
+    post(urls.terminal_ticket, {}).then(function (reply) {
+      state.minting = false;
+      if (reply.ticket) {
+        tellTerminal(target, {type: "hastexo-lab:ticket", ticket: reply.ticket});
+      } else {
+        tellTerminal(target, {type: "hastexo-lab:no-ticket", message: reply.message, final: !!reply.final});
+        if (reply.phase && reply.phase !== state.phase) { render(reply); }
+      }
+    }, function () { state.minting = false; });
+  }
+
+  window.addEventListener("message", function (event) {
+    if (terminals().indexOf(event.source) < 0 || event.origin !== terminalOrigin) { return; }
+    var message = event.data;
+    if (!message || typeof message !== "object") { return; }
+    if (message.type === "hastexo-lab:need-ticket") {
+      sendTicket(event.source);
+    } else if (message.type === "hastexo-lab:activity") {
+      onInput();
+    } else if (message.type === "hastexo-lab:state" && typeof message.state === "string") {
+      state.terminalState = message.state;
+      lab.setAttribute("data-terminal", message.state);
+    }
+  });
 
   function showError(message, withRetry) {
     $(".hastexo-lab-error-message").textContent = message;
@@ -249,6 +307,7 @@ function HastexoLabBlock(runtime, element, config) {
     $(".hastexo-lab-confirm-yes").addEventListener("click", function () {
       show(".hastexo-lab-confirm", false);
       show(".hastexo-lab-terminal-wrap", false);
+      $(".hastexo-lab-terminal").setAttribute("src", "about:blank");
       state.terminalUrl = null;
       post(urls.reset, {confirm: true}).then(function (reply) {
         hideError();
@@ -268,9 +327,25 @@ function HastexoLabBlock(runtime, element, config) {
       });
       show(".hastexo-lab-port-label", true);
       select.addEventListener("change", function () {
-        post(urls.set_port, {port: parseInt(select.value, 10)}).then(function (reply) {
-          if (state.phase === "ready" && !config.hidden) { showTerminal(reply.terminal_url, true); }
+        post(urls.set_port, {port: parseInt(select.value, 10)}).then(function () {
+          // The next ticket is for the new port.
+          terminals().forEach(function (target) { tellTerminal(target, {type: "hastexo-lab:reconnect"}); });
         }, onServerError);
+      });
+    }
+    var full = $(".hastexo-lab-fullscreen");
+    if (config.fullscreen && !config.hidden && full && document.fullscreenEnabled) {
+      full.hidden = false;
+      full.addEventListener("click", function () {
+        $(".hastexo-lab-terminal-wrap").requestFullscreen().catch(function () { /* refused: stay */ });
+      });
+    }
+    var popout = $(".hastexo-lab-new-window");
+    if (!config.hidden && popout) {
+      popout.hidden = false;
+      popout.addEventListener("click", function () {
+        // The new window asks this page for its tickets, as the iframe does.
+        state.popup = window.open(config.terminal_url, "hastexo-lab-terminal");
       });
     }
   }

@@ -1,0 +1,158 @@
+/* The terminal page of the built-in gateway: xterm.js on a WebSocket.
+ *
+ * The page holds no secret. The lab page that frames it (or opened it in a
+ * window of its own) hands it a single-use ticket by postMessage when it
+ * asks for one; the gateway redeems it and bridges the socket to the lab's
+ * SSH session. When the lab is paused the gateway closes the socket; the
+ * page shows "Reconnecting..." and asks for a new ticket until the lab is
+ * back, and finds the same shell. Typing is reported to the lab page as
+ * activity (so a learner at work is never taken for idle).
+ */
+(function () {
+  "use strict";
+
+  var box = document.querySelector(".hxl-terminal");
+  var stateBox = document.querySelector(".hxl-state");
+  var term = new window.Terminal({
+    cursorBlink: true, scrollback: 5000, fontSize: 14,
+    fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace"
+  });
+  var fit = new window.FitAddon.FitAddon();
+  term.loadAddon(fit);
+  term.open(box);
+  fit.fit();
+  // For tests and debugging: the terminal and its buffer.
+  window.hastexoLabTerminal = term;
+
+  var encoder = new TextEncoder();
+  var socket = null;
+  var state = "connecting";
+  var askTimer = null;
+  var lastActivity = 0;
+
+  function owner() {
+    if (window.opener && !window.opener.closed) { return window.opener; }
+    return window.parent !== window ? window.parent : null;
+  }
+
+  // Nothing secret goes this way: requests, activity and state.
+  function tell(message) {
+    var target = owner();
+    if (target) { target.postMessage(message, "*"); }
+  }
+
+  function setState(kind, text) {
+    state = kind;
+    document.body.setAttribute("data-state", kind);
+    stateBox.textContent = text || "";
+    stateBox.hidden = !text;
+    tell({type: "hastexo-lab:state", state: kind});
+  }
+
+  function askForTicket() {
+    clearTimeout(askTimer);
+    if (socket) { return; }
+    tell({type: "hastexo-lab:need-ticket"});
+    // Until one comes (the lab may be paused): ask again now and then.
+    askTimer = setTimeout(askForTicket, 3000);
+  }
+
+  function connect(ticket) {
+    if (socket) { return; }
+    clearTimeout(askTimer);
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + box.getAttribute("data-socket");
+    var ws = new WebSocket(url);
+    var retry = true;
+    ws.binaryType = "arraybuffer";
+    socket = ws;
+    ws.onopen = function () {
+      ws.send(JSON.stringify({ticket: ticket, cols: term.cols, rows: term.rows}));
+    };
+    ws.onmessage = function (event) {
+      if (typeof event.data !== "string") {
+        term.write(new Uint8Array(event.data));
+        return;
+      }
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message.type === "ready") {
+        setState(message.read_only ? "read-only" : "connected", message.read_only ? "Read-only: you can watch, not type." : "");
+        term.focus();
+      } else if (message.type === "refused") {
+        retry = false;
+        setState("refused", message.message);
+      } else if (message.type === "error") {
+        retry = message.retry !== false;
+        setState(retry ? "reconnecting" : "error", message.message);
+      } else if (message.type === "closed") {
+        setState("reconnecting", message.message);
+      }
+    };
+    ws.onclose = function () {
+      if (socket === ws) { socket = null; }
+      if (!retry) { return; }
+      if (state === "connected" || state === "read-only" || state === "connecting") {
+        setState("reconnecting", "Reconnecting...");
+      }
+      askTimer = setTimeout(askForTicket, 1000);
+    };
+  }
+
+  function reconnect() {
+    if (socket) { socket.close(); socket = null; }
+    setState("reconnecting", "Reconnecting...");
+    askForTicket();
+  }
+
+  function activity() {
+    var now = Date.now();
+    if (now - lastActivity > 1000) {
+      lastActivity = now;
+      tell({type: "hastexo-lab:activity"});
+    }
+  }
+
+  function send(data) {
+    activity();
+    if (socket && socket.readyState === WebSocket.OPEN) { socket.send(encoder.encode(data)); }
+  }
+
+  term.onData(send);
+  term.onBinary(function (data) {
+    var bytes = new Uint8Array(data.length);
+    for (var i = 0; i < data.length; i++) { bytes[i] = data.charCodeAt(i) & 255; }
+    activity();
+    if (socket && socket.readyState === WebSocket.OPEN) { socket.send(bytes); }
+  });
+  term.onResize(function (size) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({type: "resize", cols: size.cols, rows: size.rows}));
+    }
+  });
+  // Copy the selection with Ctrl+Shift+C (Ctrl+C is the shell's); paste is the browser's own.
+  term.attachCustomKeyEventHandler(function (event) {
+    if (event.type === "keydown" && event.ctrlKey && event.shiftKey && (event.key === "C" || event.key === "c")) {
+      if (term.hasSelection() && navigator.clipboard) { navigator.clipboard.writeText(term.getSelection()); }
+      return false;
+    }
+    return true;
+  });
+  ["mousedown", "wheel"].forEach(function (type) { box.addEventListener(type, activity, {passive: true}); });
+  window.addEventListener("resize", function () { fit.fit(); });
+
+  window.addEventListener("message", function (event) {
+    if (event.source !== owner()) { return; }
+    var message = event.data;
+    if (!message || typeof message !== "object") { return; }
+    if (message.type === "hastexo-lab:ticket" && typeof message.ticket === "string") {
+      connect(message.ticket);
+    } else if (message.type === "hastexo-lab:no-ticket") {
+      setState(message.final ? "error" : "reconnecting", message.message || "Reconnecting...");
+    } else if (message.type === "hastexo-lab:reconnect") {
+      reconnect();
+    }
+  });
+
+  setState("connecting", "Connecting...");
+  askForTicket();
+}());
