@@ -275,7 +275,8 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
             if reply["ticket"] is None:
                 reply.update(api.status_for(stack))
         response = Response(status=200, content_type="application/json", charset="utf-8",
-                            body=json.dumps(reply).encode(), headerlist=[("Cache-Control", "no-store")])
+                            body=json.dumps(reply).encode())
+        response.headers["Cache-Control"] = "no-store"
         if fresh_key:
             response.set_cookie(tickets.BROWSER_COOKIE, browser_key, httponly=True, samesite="Strict",
                                 secure=request.scheme == "https", path="/")

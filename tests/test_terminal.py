@@ -258,3 +258,55 @@ def test_old_tickets_are_forgotten(stack):
     mint(stack)
     assert tickets.forget_old(timezone.now() + timedelta(hours=2)) == 1
     assert not TerminalTicket.objects.exists()
+
+
+# -- the block's handler --------------------------------------------------------
+
+def ticket_call(client, scenario, student="alice", method="post", cookie=None):
+    from .test_block import usage_id
+    url = f"/handler/{usage_id(client, scenario, student)}/terminal_ticket/?student={student}"
+    if cookie:
+        client.cookies[tickets.BROWSER_COOKIE] = cookie
+    if method == "get":
+        return client.get(url)
+    return client.post(url, "{}", content_type="application/json")
+
+
+@pytest.fixture
+def ready_lab(client, workbench, workbench_settings, worker):
+    from .test_block import SSH, call
+    call(client, SSH, "status", {"launch": True})
+    return client, wait_ready(Stack.objects.get(), timeout=15)
+
+
+def test_the_handler_mints_for_the_learners_ready_lab_with_the_blocks_settings(ready_lab):
+    from .test_block import READ_ONLY, SSH
+    client, stack = ready_lab
+    assert ticket_call(client, SSH, method="get").status_code == 405
+    response = ticket_call(client, SSH)
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    from http.cookies import SimpleCookie
+    cookie = SimpleCookie(response["Set-Cookie"])[tickets.BROWSER_COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
+    client.cookies[tickets.BROWSER_COOKIE] = cookie.value
+    ticket = response.json()["ticket"]
+    grant = tickets.redeem(ticket, cookie.value)
+    assert (grant.stack_name, grant.port, grant.read_only, grant.username) == (stack.name, 22, False, "training")
+    # Another block of the course shares the stack, read-only: its tickets are.
+    response = ticket_call(client, READ_ONLY)
+    assert not response.has_header("Set-Cookie"), "the browser's key is kept"
+    grant = tickets.redeem(response.json()["ticket"], cookie.value)
+    assert grant.stack_name == stack.name and grant.read_only is True
+    text = response.content.decode()
+    assert stack.secrets()["password"] not in text and "PRIVATE" not in text and stack.name not in text
+
+
+def test_the_handler_mints_nothing_for_a_lab_that_is_not_ready_or_another_learners(ready_lab):
+    from .test_block import RDP, SSH
+    client, stack = ready_lab
+    reply = ticket_call(client, SSH, student="bob").json()
+    assert reply["ticket"] is None and reply["phase"] == "absent"
+    reply = ticket_call(client, RDP).json()
+    assert reply["ticket"] is None and reply["final"] is True and "Guacamole" in reply["message"]
+    api.suspend(stack)
+    assert ticket_call(client, SSH).json()["ticket"] is None

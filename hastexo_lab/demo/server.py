@@ -49,9 +49,11 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
 
     call_command("migrate", run_syncdb=True, verbosity=0)
     import socket
-    with socket.socket() as probe:  # a port in use is said before anything starts
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))  # a port in use is said before anything starts
+    listener.listen(128)
+    port = listener.getsockname()[1]
     worker = _start_worker()
     stopping = threading.Event()
     _start_sweeps(stopping)
@@ -66,7 +68,12 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
           f"machines' SSH on port {clouds[0].ssh_port}")
     print(f"  data:   {os.path.abspath(data_dir)}")
     print("Press Ctrl+C to stop.", flush=True)
-    server.run()
+    # uvicorn stops on SIGINT/SIGTERM, then raises the signal again for the
+    # handlers it found: these let the demo stop its worker and clouds too.
+    import signal
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    server.run(sockets=[listener])
     stopping.set()
     worker.stop(in_sighandler=False)
     for cloud in clouds:
