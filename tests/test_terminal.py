@@ -127,7 +127,8 @@ def test_tickets_that_open_nothing(gateway, stack, case, caplog):
     assert reply["type"] == "refused"
     expected = {"replayed": tickets.USED, "expired": tickets.EXPIRED}.get(case, tickets.NOT_VALID)
     assert reply["message"] == expected
-    with pytest.raises(Exception):
+    from websockets.exceptions import ConnectionClosed
+    with pytest.raises(ConnectionClosed):
         terminal.ws.recv(timeout=5)  # and the socket is closed
     if case != "garbage":
         assert "terminal ticket refused" in caplog.text
@@ -236,7 +237,7 @@ def test_redeeming_one_ticket_at_once_from_many_threads_succeeds_once(stack):
         barrier = threading.Barrier(8)
         results = []
 
-        def redeem():
+        def redeem(barrier=barrier, results=results, ticket=ticket):
             from django.db import connection
             barrier.wait()
             try:
