@@ -37,10 +37,15 @@ def browser():
 
 
 @pytest.fixture
-def fast_browser_settings(workbench_settings):
-    """Browser timings short enough for tests (keepalive 1 s, idle 4 s)."""
+def fast_browser_settings(workbench_settings, gateway, live_server):
+    """Browser timings short enough for tests (keepalive 1 s, idle 4 s), and
+    the terminal gateway on a port of its own (another origin than the
+    workbench's, on the same host, as where it is not behind the LMS's proxy)."""
     lab = dict(workbench_settings.XBLOCK_SETTINGS["hastexo_lab"])
     lab["js_timeouts"] = {"status": 2000, "keepalive": 1000, "idle": 4000, "check": 1000}
+    lab["terminal_url"] = f"{gateway.origin}/hastexo-lab-terminal/"
+    lab["terminal_frame_ancestors"] = [live_server.url]
+    gateway.app.frame_ancestors = (live_server.url,)
     workbench_settings.XBLOCK_SETTINGS = {"hastexo_lab": lab}
     return workbench_settings
 

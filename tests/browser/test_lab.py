@@ -10,7 +10,7 @@ from hastexo_lab import api
 from hastexo_lab import lifecycle as lc
 from hastexo_lab.models import Stack
 
-from ..helpers import terminal_of, wait_until
+from ..helpers import wait_until
 from ..test_block import RDP, SSH
 from ..test_tasks import wait_status
 
@@ -55,8 +55,7 @@ def test_phases_in_order_then_the_terminal(page, cloud):
     assert seen_at - stack.status_changed_at.timestamp() < 2.5
     frame = driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal")
     assert frame.is_displayed()
-    assert terminal_of(frame.get_attribute("src")) == {"stack": stack.name, "port": 22, "protocol": "ssh",
-                                                       "read_only": False}
+    assert frame.get_attribute("src").endswith("/hastexo-lab-terminal/") and stack.name not in driver.page_source
     status = driver.find_element(By.CSS_SELECTOR, "[role=status]")
     assert "ready" in status.text
 
@@ -169,16 +168,18 @@ def test_server_errors_show_a_message_and_a_retry_button(page, monkeypatch):
     assert not error.is_displayed()
 
 
-def test_port_choice_in_a_desktop_lab(page):
+def test_a_desktop_lab_without_guacamole_says_so(page):
     driver = page(RDP)
     wait_ready(driver)
-    frame = driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal")
-    assert terminal_of(frame.get_attribute("src"))["port"] == 3389
-    assert terminal_of(frame.get_attribute("src"))["protocol"] == "rdp"
+    wait_until(lambda: lab(driver).get_attribute("data-terminal") == "error", timeout=10,
+               what="the terminal to say it cannot open a desktop")
+    driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal"))
+    try:
+        assert "Guacamole" in driver.find_element(By.CSS_SELECTOR, ".hxl-state").text
+    finally:
+        driver.switch_to.default_content()
     from selenium.webdriver.support.ui import Select
     Select(driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-port")).select_by_visible_text("console")
-    wait_until(lambda: terminal_of(frame.get_attribute("src"))["port"] == 22, timeout=5,
-               what="the terminal to switch ports")
 
 
 def test_an_idle_tab_shows_a_suspend_within_one_status_interval(page):
@@ -277,3 +278,82 @@ def test_studio_editing_in_the_workbench(page, live_server, browser):
     driver.get(f"{live_server.url}/scenario/{SSH}/?student=alice")
     wait_until(lambda: "Renamed lab" in driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-title").text, timeout=5,
                what="the learner view to show the new name")
+
+
+# -- the terminal -------------------------------------------------------------
+
+def terminal_text(driver):
+    """Everything in the terminal's buffer (driver inside the terminal's frame)."""
+    return driver.execute_script(
+        "var b = window.hastexoLabTerminal.buffer.active, lines = [];"
+        "for (var i = 0; i < b.length; i++) { lines.push(b.getLine(i).translateToString(true)); }"
+        "return lines.join('\\n');")
+
+
+def in_terminal(driver, action):
+    driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal"))
+    try:
+        return action()
+    finally:
+        driver.switch_to.default_content()
+
+
+def type_in_terminal(driver, text):
+    in_terminal(driver, lambda: driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea").send_keys(text))
+
+
+def wait_for_terminal(driver, state="connected", timeout=15):
+    wait_until(lambda: lab(driver).get_attribute("data-terminal") == state, timeout=timeout, interval=0.05,
+               what=f"the terminal to be {state} (is {lab(driver).get_attribute('data-terminal')})")
+
+
+def test_the_terminal_is_a_real_shell_that_survives_suspend_and_resume(page, cloud):
+    import re
+    driver = page(SSH)
+    wait_ready(driver)
+    wait_for_terminal(driver)
+    stack = Stack.objects.get()
+    type_in_terminal(driver, "echo hello-$RANDOM > f; cat f\n")
+    wait_until(lambda: len(re.findall(r"^hello-\d+", in_terminal(driver, lambda: terminal_text(driver)), re.M)),
+               timeout=10, what="the shell's answer")
+    word = re.search(r"^hello-\d+", in_terminal(driver, lambda: terminal_text(driver)), re.M).group(0)
+    type_in_terminal(driver, "(i=0; while true; do i=$((i+1)); echo $i > count; sleep 0.2; done) &\n")
+    # Typing is activity: keepalives go out and no idle warning shows while the learner types.
+    start = keepalives(driver)
+    for n in range(10):
+        type_in_terminal(driver, f"# typing {n}\n")
+        time.sleep(0.5)
+        assert lab(driver).get_attribute("data-idle") != "true"
+    assert keepalives(driver) - start >= 3
+    # The lab is suspended: the session ends; the learner comes back and finds the same shell.
+    assert api.suspend(stack, reason="idle (as the suspender would)")
+    wait_for_terminal(driver, "reconnecting")
+    wait_status(stack, lc.SUSPEND_COMPLETE)
+    wiggle(driver)
+    wait_ready(driver)
+    wait_for_terminal(driver, timeout=20)
+    type_in_terminal(driver, "clear; cat f; cat count; sleep 1; cat count\n")
+
+    def counts():
+        text = in_terminal(driver, lambda: terminal_text(driver))
+        return word in text and len(re.findall(r"^\d+$", text, re.M)) >= 2 and text
+    text = wait_until(counts, timeout=10, what="the same shell, counting on")
+    first, second = [int(n) for n in re.findall(r"^(\d+)$", text, re.M)[:2]]
+    assert second > first > 0
+    # Nothing the browser got holds the lab's secrets.
+    secrets = stack.secrets()
+    for source in (driver.page_source, in_terminal(driver, lambda: driver.page_source)):
+        assert secrets["private_key"] not in source and secrets["password"] not in source
+    for entry in driver.get_log("browser"):
+        assert secrets["password"] not in entry["message"]
+
+
+def test_bob_cannot_open_alices_terminal(page, browser, gateway):
+    """Bob knows Alice's stack name and her terminal's address; he opens the
+    terminal page himself: it asks its opener for a ticket, and none comes."""
+    driver = page(SSH, student="alice")
+    wait_ready(driver)
+    wait_for_terminal(driver)
+    driver.get(f"{gateway.origin}/hastexo-lab-terminal/?stack={Stack.objects.get().name}")
+    time.sleep(2)
+    assert driver.execute_script("return document.body.getAttribute('data-state')") == "connecting"
