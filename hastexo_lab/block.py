@@ -279,7 +279,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         response.headers["Cache-Control"] = "no-store"
         if fresh_key:
             response.set_cookie(tickets.BROWSER_COOKIE, browser_key, httponly=True, samesite="Strict",
-                                secure=request.scheme == "https", path="/")
+                                secure=_is_https(request), path="/")
         return response
 
     # -- helpers ----------------------------------------------------------------
@@ -403,6 +403,13 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
     def workbench_scenarios():
         from .scenarios import SCENARIOS
         return SCENARIOS
+
+
+def _is_https(request):
+    """Was the page's request made over HTTPS (here, or at the proxy in front)?"""
+    environ = request.environ
+    return "https" in (environ.get("wsgi.url_scheme"), environ.get("HTTP_X_FORWARDED_PROTO"),
+                       "https" if environ.get("HTTPS") == "on" else None)
 
 
 def _object(data):

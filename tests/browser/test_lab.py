@@ -357,3 +357,28 @@ def test_bob_cannot_open_alices_terminal(page, browser, gateway):
     driver.get(f"{gateway.origin}/hastexo-lab-terminal/?stack={Stack.objects.get().name}")
     time.sleep(2)
     assert driver.execute_script("return document.body.getAttribute('data-state')") == "connecting"
+
+
+def test_in_the_demo_a_learner_gets_a_working_terminal(browser, tmp_path):
+    """`make demo`: the workbench and the gateway on one port, as behind an
+    LMS's proxy; the learner types in the terminal and the lab answers."""
+    import os
+    import re
+    import signal
+
+    from ..helpers import start_command
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    proc, banner = start_command("demo", "--port", "0", "--data-dir", str(tmp_path), "--create-time", "0.5",
+                                 timeout=60, env=env)
+    try:
+        lab_url = next(line.split()[1] for line in banner if line.strip().startswith("labs:"))
+        browser.get(lab_url.replace("student=alice", "student=demo-learner"))
+        wait_until(lambda: lab(browser).get_attribute("data-terminal") == "connected", timeout=30, interval=0.1,
+                   what="the demo's terminal to connect")
+        type_in_terminal(browser, "echo demo-$((20+22))\n")
+        wait_until(lambda: re.search(r"^demo-42", in_terminal(browser, lambda: terminal_text(browser)), re.M),
+                   timeout=10, what="the demo's shell to answer")
+    finally:
+        browser.get("about:blank")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
