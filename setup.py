@@ -4,6 +4,7 @@ import os
 import re
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -27,8 +28,19 @@ def requirements(name):
     return lines
 
 
+class BuildWithStatic(build_py):
+    """A wheel without the terminal's browser files would serve a blank
+    terminal: refuse to build one."""
+
+    def run(self):
+        if not os.path.isfile(os.path.join(HERE, "hastexo_lab", "static", "vendor", "xterm", "xterm.js")):
+            raise SystemExit("hastexo_lab/static/vendor/xterm is missing: run `make static` first")
+        super().run()
+
+
 setup(
     name="hastexo-lab",
+    cmdclass={"build_py": BuildWithStatic},
     version=version(),
     description="On-demand per-learner OpenStack Heat labs for Open edX, with suspend on idle",
     long_description=read("README.md"),

@@ -7,7 +7,7 @@ from .helpers import ROOT
 
 LMS_MODULES = ["hastexo_lab.block", "hastexo_lab.api", "hastexo_lab.tasks", "hastexo_lab.operations",
                "hastexo_lab.sweeps", "hastexo_lab.admin", "hastexo_lab.celery", "hastexo_lab.models",
-               "hastexo_lab.providers.openstack"]
+               "hastexo_lab.providers.openstack", "hastexo_lab.terminal.gateway", "hastexo_lab.labssh"]
 
 
 def test_nothing_the_lms_or_a_worker_loads_imports_the_fake_cloud():
@@ -22,3 +22,16 @@ def test_nothing_the_lms_or_a_worker_loads_imports_the_fake_cloud():
 def test_the_blocks_package_does_not_ship_the_fake_cloud():
     from setuptools import find_packages
     assert not [p for p in find_packages(ROOT, include=["hastexo_lab", "hastexo_lab.*"]) if "cloudsim" in p]
+
+
+def test_the_wheel_ships_the_terminals_built_browser_files(tmp_path):
+    import zipfile
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                    "--wheel-dir", str(tmp_path), ROOT], check=True, capture_output=True, cwd=tmp_path)
+    (wheel,) = tmp_path.glob("hastexo_lab-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("xterm.js", "xterm.css", "addon-fit.js", "LICENSE.xterm"):
+        assert f"hastexo_lab/static/vendor/xterm/{name}" in names
+    assert "hastexo_lab/static/terminal/terminal.js" in names
+    assert "hastexo_lab/migrations/0003_terminal_tickets.py" in names
+    assert not [n for n in names if "cloudsim" in n or "node_modules" in n]
