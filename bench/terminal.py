@@ -37,8 +37,8 @@ def proc_stats(pid):
 def make_labs(cloud, count):
     """``count`` ready stacks at the fake cloud, with their rows."""
     from django.utils import timezone
-
     from hastexo_cloudsim.testing import heat_for, wait_for_status
+
     from hastexo_lab import crypto
     from hastexo_lab.models import Stack
     from tests.helpers import sample_template
@@ -115,8 +115,8 @@ def main():
     import django
     django.setup()
     from django.core.management import call_command
-
     from hastexo_cloudsim import CloudConfig, CloudSim
+
     from hastexo_lab.terminal import tickets
     call_command("migrate", verbosity=0)
     cloud = CloudSim(CloudConfig(port=0, boot_time=0, durations={"create": 0, "suspend": 0, "resume": 0,
