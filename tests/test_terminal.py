@@ -84,7 +84,8 @@ def run_on_lab(stack, command):
     return asyncio.run(asyncio.wait_for(go(), 15))
 
 
-def test_a_ticket_opens_a_real_shell_on_the_learners_lab(gateway, stack):
+def test_a_ticket_opens_a_real_shell_on_the_learners_lab(gateway, stack, caplog):
+    caplog.set_level(logging.DEBUG)
     terminal = Terminal(gateway)
     assert terminal.open(mint(stack)) == {"type": "ready", "read_only": False}
     terminal.type("echo hello-$((6*7)); tput cols\n")
@@ -99,6 +100,10 @@ def test_a_ticket_opens_a_real_shell_on_the_learners_lab(gateway, stack):
     terminal.close()
     stack.refresh_from_db()
     assert stack.host_key.startswith("ssh-"), "the lab's host key is recorded at the first connection"
+    secrets = stack.secrets()
+    assert "session opened" in caplog.text
+    assert secrets["password"] not in caplog.text and "PRIVATE KEY" not in caplog.text
+    assert secrets["private_key"].splitlines()[1] not in caplog.text
 
 
 @pytest.mark.parametrize("case", ["replayed", "other browser", "no cookie", "forged", "expired", "garbage"])

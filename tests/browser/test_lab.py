@@ -382,3 +382,27 @@ def test_in_the_demo_a_learner_gets_a_working_terminal(browser, tmp_path):
         browser.get("about:blank")
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+def test_full_screen_and_a_new_window_with_the_same_ticket_rules(page, browser):
+    import re
+    driver = page(SSH)
+    wait_ready(driver)
+    wait_for_terminal(driver)
+    assert driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-fullscreen").is_displayed()
+    lab_window = driver.current_window_handle
+    driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-new-window").click()
+    wait_until(lambda: len(driver.window_handles) == 2, timeout=5, what="the new window")
+    other = next(handle for handle in driver.window_handles if handle != lab_window)
+    driver.switch_to.window(other)
+    try:
+        # The new window's page asks the lab page (its opener) for a ticket.
+        wait_until(lambda: driver.execute_script("return document.body.getAttribute('data-state')") == "connected",
+                   timeout=10, what="the new window's terminal to connect")
+        driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea").send_keys("echo window-$((2*21))\n")
+        wait_until(lambda: re.search(r"^window-42", terminal_text(driver), re.M), timeout=10,
+                   what="the shell to answer in the new window")
+        assert "?" not in driver.current_url and "#" not in driver.current_url
+    finally:
+        driver.close()
+        driver.switch_to.window(lab_window)
