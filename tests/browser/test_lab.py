@@ -182,10 +182,11 @@ def test_a_desktop_lab_without_guacamole_says_so(page):
     Select(driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-port")).select_by_visible_text("console")
 
 
-def test_an_idle_tab_shows_a_suspend_within_one_status_interval(page):
+def test_an_idle_tab_shows_a_suspend_within_one_status_interval(page, cloud):
     """The learner is away with the tab open; the server suspends the lab.
     The page says so within one status interval (2 s here), and a learner
     who comes back sees it resuming, not a dead terminal."""
+    cloud.config.durations["resume"] = 1.5  # long enough to be seen
     driver = page(SSH)
     wait_ready(driver)
     stack = Stack.objects.get()

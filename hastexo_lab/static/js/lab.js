@@ -212,10 +212,18 @@ function HastexoLabBlock(runtime, element, config) {
   }
 
   var lastInputSeen = 0;
+  var pointer = null;
   function onInput(event) {
     // Reaching for the idle warning's button is not yet an answer to it.
     if (event && event.target && event.target.nodeType === 1 && $(".hastexo-lab-idle").contains(event.target)) {
       return;
+    }
+    // The browser also fires mousemove when the page moves under a pointer
+    // that stands still (the terminal hides on a suspend): not the learner.
+    if (event && event.type === "mousemove") {
+      var at = event.screenX + "," + event.screenY;
+      if (at === pointer) { return; }
+      pointer = at;
     }
     var now = Date.now();
     if (now - lastInputSeen < 250) { return; }  // mousemove fires very often
