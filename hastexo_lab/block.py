@@ -160,6 +160,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
             "ports": [p for p in self.ports if isinstance(p, dict)],
             "port": self._selected_port(),
             "terminal_url": self._terminal_url(),
+            "terminal": settings.terminal,
             "fullscreen": self.enable_fullscreen != "false",
         })
         return frag
@@ -255,6 +256,8 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         if request.method != "POST":
             return Response(status=405, headerlist=[("Allow", "POST")], content_type="text/plain",
                             charset="utf-8", body=b"terminal_ticket takes a POST")
+        if conf.get_settings().terminal == "guacamole":
+            return self._guacamole_url()
         browser_key = request.cookies.get(tickets.BROWSER_COOKIE, "")
         fresh_key = not tickets.valid_browser_key(browser_key)
         if fresh_key:
@@ -282,12 +285,42 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
                                 secure=_is_https(request), path="/")
         return response
 
+    def _guacamole_url(self):
+        """Guacamole's address with a fresh blob for this learner's ready lab."""
+        from webob import Response
+
+        from .terminal import guacamole, tickets
+        reply = {"url": None}
+        stack = api.find(self.stack_name)
+        if self.hidden:
+            reply["message"] = str(self._i18n(_("This lab has no terminal.")))
+        elif stack is not None and stack.anonymous_student_id != self.learner_id:
+            return Response(status=403, content_type="text/plain", charset="utf-8", body=b"not your lab")
+        elif not tickets.is_open(stack, self.learner_id):
+            reply.update(api.status_for(stack))
+        else:
+            try:
+                reply["url"] = guacamole.open_url(
+                    conf.get_settings(), stack, learner_id=self.learner_id, username=self.stack_user_name,
+                    port=self._selected_port(), protocol=self.stack_protocol, read_only=self.read_only,
+                    connection_name=self.display_name or "Lab")
+            except guacamole.GuacamoleUnavailable as exc:
+                log.error("lab %s: %s", self.scope_ids.usage_id, exc)
+                reply["message"] = str(self._i18n(_("The lab's remote desktop service is not answering. "
+                                                    "Please try again in a moment.")))
+        response = Response(status=200, content_type="application/json", charset="utf-8",
+                            body=json.dumps(reply).encode())
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     # -- helpers ----------------------------------------------------------------
 
     def _terminal_url(self):
         """Where the terminal page is: the same for every lab and learner (it
-        names no stack); what it opens comes with a ticket."""
-        return conf.get_settings().terminal_url
+        names no stack); what it opens comes with a ticket (or, for
+        Guacamole, a fresh blob from ``terminal_ticket``)."""
+        settings = conf.get_settings()
+        return settings.guacamole_url if settings.terminal == "guacamole" else settings.terminal_url
 
     def _author_values(self):
         return {name: getattr(self, name) for name in self.editable_fields}

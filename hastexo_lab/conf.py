@@ -8,6 +8,7 @@ seconds, except ``js_timeouts``, which the browser uses, in milliseconds.
 
 import difflib
 import functools
+import re
 from dataclasses import dataclass, field, fields
 
 from django.core.exceptions import ImproperlyConfigured
@@ -21,9 +22,6 @@ SETTINGS_NAME = "hastexo_lab"
 NOT_SUPPORTED_YET = {
     "check_timeout": "progress checks",
     "remote_exec_timeout": "progress checks",
-    "terminal_color_scheme": "terminal appearance",
-    "terminal_font_name": "terminal appearance",
-    "terminal_font_size": "terminal appearance",
     "lab_usage_limit": "usage limits",
     "lab_usage_limit_breach_policy": "usage limits",
 }
@@ -88,6 +86,27 @@ class Settings:
     # Origins besides the gateway's own whose pages may frame the terminal
     # (the LMS, where the gateway is on a host of its own).
     terminal_frame_ancestors: tuple = ()
+    # The terminal's looks (the built-in terminal and Guacamole's SSH):
+    # Guacamole's colour scheme names, a font name, a size in points.
+    terminal_color_scheme: str = ""
+    terminal_font_name: str = ""
+    terminal_font_size: int = 0
+    # With terminal "guacamole": where its web application is (as the
+    # learner's browser reaches it), the JSON authentication's shared key
+    # (json-secret-key: 32 hex digits), and how long a blob may wait to be
+    # used (once). With guacamole_api_url (Guacamole as the LMS reaches it),
+    # the LMS exchanges the blob for a Guacamole session itself, and the
+    # iframe gets only that session's token.
+    guacamole_url: str = "/guacamole/"
+    guacamole_secret_key: str = ""
+    guacamole_blob_ttl: int = 60
+    guacamole_api_url: str = ""
+    guacamole_rdp_security: str = "any"
+    guacamole_rdp_resize_method: str = "display-update"
+    guacamole_rdp_ignore_cert: bool = True
+    # Session recordings (written by guacd, on its side): a folder, a name.
+    guacamole_recording_path: str = ""
+    guacamole_recording_name: str = ""
     # The Celery queue all lab tasks go to, so they never starve the LMS's queue.
     task_queue: str = "hastexo_lab"
     # How often a task retries a transient cloud error before giving up.
@@ -116,8 +135,10 @@ _RANGES = {
     "failed_retries": (0, 100),
     "task_retries": (0, 100),
     "terminal_ticket_ttl": (5, 600),
+    "guacamole_blob_ttl": (10, 3600),
 }
-TERMINALS = ("builtin",)
+TERMINALS = ("builtin", "guacamole")
+COLOR_SCHEMES = ("black-white", "gray-black", "green-black", "white-black")
 
 
 def _fail(key, problem):
@@ -161,7 +182,8 @@ def parse(raw):
             _fail("delete_age", f"is in seconds: 0 (never) or at least 3600, not {value} "
                                 "(14 days is 1209600)")
         values["delete_age"] = value
-    for key in ("wait_for_port", "reap_zombies"):
+    _guacamole(raw, values)
+    for key in ("wait_for_port", "reap_zombies", "guacamole_rdp_ignore_cert"):
         if key in raw:
             if not isinstance(raw[key], bool):
                 _fail(key, f"must be true or false, not {raw[key]!r}")
@@ -170,15 +192,12 @@ def parse(raw):
         if not isinstance(raw["template_dir"], str):
             _fail("template_dir", f"must be a directory path, not {raw['template_dir']!r}")
         values["template_dir"] = raw["template_dir"]
-    for key in ("terminal_url", "task_queue"):
+    for key in ("terminal_url", "task_queue", "guacamole_url"):
         if key in raw:
             if not isinstance(raw[key], str) or not raw[key].strip():
                 _fail(key, f"must be a non-empty string, not {raw[key]!r}")
             values[key] = raw[key].strip()
     if "terminal" in raw:
-        if raw["terminal"] == "guacamole":
-            _fail("terminal", "guacamole is not supported yet (its JSON authentication is not implemented); "
-                              "use builtin")
         if raw["terminal"] not in TERMINALS:
             _fail("terminal", f"must be one of {', '.join(TERMINALS)}, not {raw['terminal']!r}")
         values["terminal"] = raw["terminal"]
@@ -210,6 +229,51 @@ def parse(raw):
             _fail("encryption_keys", "must be a list of secret strings of at least 16 characters")
         values["encryption_keys"] = tuple(keys)
     return Settings(**values)
+
+
+def _guacamole(raw, values):
+    """The terminal's looks and Guacamole's settings; its key is required
+    (and checked) when Guacamole is the terminal."""
+    from .terminal import guacamole
+    if "terminal_color_scheme" in raw:
+        if raw["terminal_color_scheme"] not in COLOR_SCHEMES:
+            _fail("terminal_color_scheme", f"must be one of {', '.join(COLOR_SCHEMES)}, "
+                                           f"not {raw['terminal_color_scheme']!r}")
+        values["terminal_color_scheme"] = raw["terminal_color_scheme"]
+    if "terminal_font_name" in raw:
+        name = raw["terminal_font_name"]
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9 ._-]{1,64}", name):
+            _fail("terminal_font_name", f"must be a font name (letters, digits, spaces), not {name!r}")
+        values["terminal_font_name"] = name
+    if "terminal_font_size" in raw:
+        size = raw["terminal_font_size"]
+        size = int(size) if isinstance(size, str) and size.strip().isdigit() else size  # hastexo's "10"
+        size = _integer("terminal_font_size", size)
+        if not 6 <= size <= 48:
+            _fail("terminal_font_size", f"must be between 6 and 48 (points), not {size}")
+        values["terminal_font_size"] = size
+    for key, allowed in (("guacamole_rdp_security", guacamole.RDP_SECURITY),
+                         ("guacamole_rdp_resize_method", guacamole.RDP_RESIZE)):
+        if key in raw:
+            if raw[key] not in allowed:
+                _fail(key, f"must be one of {', '.join(allowed)}, not {raw[key]!r}")
+            values[key] = raw[key]
+    for key in ("guacamole_api_url", "guacamole_recording_path", "guacamole_recording_name"):
+        if key in raw:
+            if not isinstance(raw[key], str):
+                _fail(key, f"must be a string, not {raw[key]!r}")
+            values[key] = raw[key].strip()
+    if values.get("guacamole_api_url") and not values["guacamole_api_url"].startswith(("http://", "https://")):
+        _fail("guacamole_api_url", f"must be an http:// or https:// URL, not {values['guacamole_api_url']!r}")
+    if "guacamole_secret_key" in raw:
+        try:
+            guacamole.parse_key(raw["guacamole_secret_key"])
+        except ValueError as exc:
+            _fail("guacamole_secret_key", str(exc))
+        values["guacamole_secret_key"] = raw["guacamole_secret_key"].strip()
+    if raw.get("terminal") == "guacamole" and not values.get("guacamole_secret_key"):
+        _fail("guacamole_secret_key", "is required with terminal 'guacamole' (the json-secret-key of "
+                                      "Guacamole's JSON authentication: 32 hex digits)")
 
 
 def _is_origin(value):

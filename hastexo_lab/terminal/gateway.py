@@ -64,7 +64,8 @@ PAGE = """<!doctype html>
 <link rel="stylesheet" href="{root}static/terminal.css">
 </head>
 <body>
-<div class="hxl-terminal" data-socket="{root}ws"></div>
+<div class="hxl-terminal" data-socket="{root}ws" data-scheme="{scheme}" data-font-name="{font_name}"
+     data-font-size="{font_size}"></div>
 <div class="hxl-state" role="status" aria-live="polite">Connecting...</div>
 <script src="{root}static/xterm.js"></script>
 <script src="{root}static/addon-fit.js"></script>
@@ -82,9 +83,11 @@ def _db(function):
 class Gateway:
     """The ASGI application. ``root`` is the path it is served under."""
 
-    def __init__(self, root="/hastexo-lab-terminal/", frame_ancestors=(), watch_interval=2.0):
+    def __init__(self, root="/hastexo-lab-terminal/", frame_ancestors=(), watch_interval=2.0, appearance=None):
         self.root = "/" + root.strip("/") + "/" if root.strip("/") else "/"
         self.frame_ancestors = tuple(frame_ancestors)
+        # color scheme (Guacamole's names), font name, font size (points)
+        self.appearance = dict(appearance or {})
         self.watch_interval = watch_interval
         self.sessions = {}  # stack id -> set of open Session
         self._watcher = None
@@ -94,7 +97,9 @@ class Gateway:
         from .. import conf
         settings = conf.get_settings()
         options = {"root": urlsplit(settings.terminal_url).path or "/",
-                   "frame_ancestors": settings.terminal_frame_ancestors}
+                   "frame_ancestors": settings.terminal_frame_ancestors,
+                   "appearance": {"scheme": settings.terminal_color_scheme, "font_name": settings.terminal_font_name,
+                                  "font_size": settings.terminal_font_size or ""}}
         options.update(overrides)
         return cls(**options)
 
@@ -132,7 +137,10 @@ class Gateway:
                 (b"referrer-policy", b"no-referrer")]
 
     async def _page(self, send):
-        body = PAGE.format(root=self.root).encode()
+        from html import escape
+        looks = {key: escape(str(self.appearance.get(key) or ""), quote=True)
+                 for key in ("scheme", "font_name", "font_size")}
+        body = PAGE.format(root=self.root, **looks).encode()
         await _respond(send, 200, body, [(b"content-type", b"text/html; charset=utf-8"),
                                          (b"cache-control", b"no-store"), *self._security_headers()])
 

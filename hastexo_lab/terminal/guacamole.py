@@ -97,3 +97,56 @@ def document(*, username, connection_name, protocol, params, lifetime, now=None)
         "singleUse": True,
         "connections": {connection_name: {"protocol": protocol, "parameters": params}},
     }
+
+
+class GuacamoleUnavailable(Exception):
+    """Guacamole did not take the blob (token exchange mode)."""
+
+
+def options_from(settings):
+    """guacd's optional parameters, from the settings."""
+    return {"color-scheme": settings.terminal_color_scheme, "font-name": settings.terminal_font_name,
+            "font-size": settings.terminal_font_size or "", "security": settings.guacamole_rdp_security,
+            "resize-method": settings.guacamole_rdp_resize_method,
+            "ignore-cert": settings.guacamole_rdp_ignore_cert,
+            "recording-path": settings.guacamole_recording_path,
+            "recording-name": settings.guacamole_recording_name}
+
+
+def open_url(settings, stack, *, learner_id, username, port, protocol, read_only, connection_name, now=None):
+    """The iframe's address that opens exactly this connection to ``stack``
+    (server side: it reads the stack's secrets). A fresh blob every time,
+    so that a reconnect after a resume or a reset opens the lab as it is now.
+
+    With ``guacamole_api_url``, the blob goes to Guacamole from here (a
+    form POST to its ``api/tokens``) and the iframe gets only the session's
+    token, which also replaces any older Guacamole session of the browser
+    (which would otherwise win over a new ``data``)."""
+    from .. import clouds
+    secrets = stack.secrets()
+    params = parameters(protocol=protocol, hostname=stack.ip, port=clouds.lab_port(stack, port), username=username,
+                        private_key=secrets["private_key"], password=secrets["password"], read_only=read_only,
+                        options=options_from(settings))
+    doc = document(username=learner_id, connection_name=connection_name, protocol=protocol, params=params,
+                   lifetime=settings.guacamole_blob_ttl, now=now)
+    blob = seal(doc, parse_key(settings.guacamole_secret_key))
+    if not settings.guacamole_api_url:
+        return url_with_data(settings.guacamole_url, blob)
+    token = exchange(settings.guacamole_api_url, blob)
+    return f"{settings.guacamole_url}{'&' if '?' in settings.guacamole_url else '?'}token={quote(token, safe='')}"
+
+
+def exchange(api_url, blob, timeout=5.0):
+    """Guacamole's session token for the blob (POST api/tokens, form-encoded)."""
+    import requests
+    url = api_url.rstrip("/") + "/api/tokens"
+    try:
+        reply = requests.post(url, data={"data": blob}, timeout=timeout)
+    except requests.RequestException as exc:
+        raise GuacamoleUnavailable(f"Guacamole at {api_url} does not answer ({exc.__class__.__name__})") from None
+    if reply.status_code != 200:
+        raise GuacamoleUnavailable(f"Guacamole at {api_url} refused the connection data (HTTP {reply.status_code})")
+    try:
+        return reply.json()["authToken"]
+    except (ValueError, KeyError, TypeError):
+        raise GuacamoleUnavailable(f"Guacamole at {api_url} gave no authToken") from None

@@ -66,10 +66,15 @@ def new_browser_key():
     return secrets.token_urlsafe(32)
 
 
+def is_open(stack, anonymous_student_id):
+    """Is ``stack`` this learner's, and ready for a terminal?"""
+    return (stack is not None and stack.anonymous_student_id == anonymous_student_id and stack.status in lc.UP
+            and stack.reachable_at is not None and bool(stack.ip))
+
+
 def mint(stack, *, anonymous_student_id, browser_key, username, port, protocol, read_only, ttl):
     """A ticket for ``stack``, which must be the learner's and ready; None if it is not."""
-    if (stack is None or stack.anonymous_student_id != anonymous_student_id or stack.status not in lc.UP
-            or stack.reachable_at is None or not stack.ip):
+    if not is_open(stack, anonymous_student_id):
         return None
     if not valid_browser_key(browser_key):
         raise ValueError("a ticket needs the browser's key")

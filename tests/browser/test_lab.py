@@ -407,3 +407,40 @@ def test_full_screen_and_a_new_window_with_the_same_ticket_rules(page, browser):
     finally:
         driver.close()
         driver.switch_to.window(lab_window)
+
+
+def test_with_guacamole_the_iframe_opens_the_learners_connection(page, fast_browser_settings):
+    """A page standing in for Guacamole checks the blob as its JSON
+    authentication does and shows what it would connect to."""
+    from hastexo_lab.terminal.server import Background
+
+    from ..guacamole_fake import FakeGuacamole
+    key = "4c0b569e4c96df157eee1b65dd0e4d41"
+    fake = FakeGuacamole(key)
+    server = Background(fake, host="127.0.0.1").start()
+    try:
+        lab_settings = dict(fast_browser_settings.XBLOCK_SETTINGS["hastexo_lab"], terminal="guacamole",
+                            guacamole_secret_key=key, guacamole_url=f"http://localhost:{server.port}/guacamole/")
+        fast_browser_settings.XBLOCK_SETTINGS = {"hastexo_lab": lab_settings}
+        driver = page(SSH)
+        wait_ready(driver)
+        frame = driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal")
+        wait_until(lambda: "data=" in (frame.get_attribute("src") or ""), timeout=10, what="the blob in the iframe")
+        stack = Stack.objects.get()
+
+        def shown():
+            return in_terminal(driver, lambda: driver.find_element(By.CSS_SELECTOR, ".connection").text)
+        wait_until(lambda: shown() == f"ssh://training@{stack.ip}:22", timeout=10, what="Guacamole's connection")
+        assert fake.seen[0]["username"] == "alice"
+        secrets = stack.secrets()
+        assert secrets["password"] not in driver.page_source and "PRIVATE" not in driver.page_source
+        # A reset: the next connection opens the new lab, with a new blob.
+        driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-reset").click()
+        driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-confirm-yes").click()
+        wait_until(lambda: Stack.objects.get().status == lc.CREATE_COMPLETE and len(fake.seen) >= 2
+                   and phase(driver) == "ready", timeout=30, interval=0.1, what="a fresh lab in Guacamole")
+        fresh = Stack.objects.get()
+        wait_until(lambda: shown() == f"ssh://training@{fresh.ip}:22", timeout=10, what="the new lab's connection")
+        assert fresh.ip != stack.ip
+    finally:
+        server.stop()

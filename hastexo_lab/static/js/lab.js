@@ -86,6 +86,13 @@ function HastexoLabBlock(runtime, element, config) {
 
   function showTerminal(url, reconnect) {
     var frame = $(".hastexo-lab-terminal");
+    if (config.terminal === "guacamole") {
+      // A fresh blob for every (re)connect: after a resume or a reset the
+      // lab may be somewhere else.
+      if (reconnect || state.terminalUrl === null) { openGuacamole(); }
+      show(".hastexo-lab-terminal-wrap", true);
+      return;
+    }
     if (state.terminalUrl !== url) {
       frame.setAttribute("src", url);
       state.terminalUrl = url;
@@ -94,6 +101,30 @@ function HastexoLabBlock(runtime, element, config) {
       terminals().forEach(function (target) { tellTerminal(target, {type: "hastexo-lab:reconnect"}); });
     }
     show(".hastexo-lab-terminal-wrap", true);
+  }
+
+  // -- Guacamole -------------------------------------------------------------
+
+  function guacamoleUrl() {
+    return post(urls.terminal_ticket, {}).then(function (reply) {
+      if (!reply.url) {
+        lab.setAttribute("data-terminal", "error");
+        if (reply.message) { setMessage(reply.message); }
+        throw new Error("no Guacamole address");
+      }
+      return reply.url;
+    });
+  }
+
+  function openGuacamole() {
+    if (state.minting) { return; }
+    state.minting = true;
+    state.terminalUrl = "guacamole";
+    guacamoleUrl().then(function (url) {
+      state.minting = false;
+      $(".hastexo-lab-terminal").setAttribute("src", url);
+      lab.setAttribute("data-terminal", "connected");
+    }, function () { state.minting = false; state.terminalUrl = null; });
   }
 
   // -- the terminal's tickets -------------------------------------------------
@@ -336,6 +367,10 @@ function HastexoLabBlock(runtime, element, config) {
       show(".hastexo-lab-port-label", true);
       select.addEventListener("change", function () {
         post(urls.set_port, {port: parseInt(select.value, 10)}).then(function () {
+          if (config.terminal === "guacamole") {
+            if (state.phase === "ready" && !config.hidden) { openGuacamole(); }
+            return;
+          }
           // The next ticket is for the new port.
           terminals().forEach(function (target) { tellTerminal(target, {type: "hastexo-lab:reconnect"}); });
         }, onServerError);
@@ -352,6 +387,13 @@ function HastexoLabBlock(runtime, element, config) {
     if (!config.hidden && popout) {
       popout.hidden = false;
       popout.addEventListener("click", function () {
+        if (config.terminal === "guacamole") {
+          // Opened now (a later window.open would be blocked), pointed at a fresh blob then.
+          var desktop = window.open("about:blank", "hastexo-lab-terminal");
+          guacamoleUrl().then(function (url) { if (desktop) { desktop.location = url; } },
+                              function () { if (desktop) { desktop.close(); } });
+          return;
+        }
         // The new window asks this page for its tickets, as the iframe does.
         state.popup = window.open(config.terminal_url, "hastexo-lab-terminal");
       });

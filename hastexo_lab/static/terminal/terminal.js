@@ -13,9 +13,21 @@
 
   var box = document.querySelector(".hxl-terminal");
   var stateBox = document.querySelector(".hxl-state");
+  // The operator's looks: Guacamole's colour scheme names (foreground-background).
+  var SCHEMES = {
+    "black-white": {foreground: "#000000", background: "#ffffff", cursor: "#000000"},
+    "gray-black": {foreground: "#999999", background: "#000000"},
+    "green-black": {foreground: "#00ff00", background: "#000000"},
+    "white-black": {foreground: "#ffffff", background: "#000000"}
+  };
+  var fontName = box.getAttribute("data-font-name");
+  var fontSize = parseInt(box.getAttribute("data-font-size"), 10);
   var term = new window.Terminal({
-    cursorBlink: true, scrollback: 5000, fontSize: 14,
-    fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace"
+    cursorBlink: true, scrollback: 5000,
+    // Points, as Guacamole counts them; CSS pixels here.
+    fontSize: fontSize ? Math.round(fontSize * 4 / 3) : 14,
+    fontFamily: (fontName ? "'" + fontName + "', " : "") + "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
+    theme: SCHEMES[box.getAttribute("data-scheme")] || {}
   });
   var fit = new window.FitAddon.FitAddon();
   term.loadAddon(fit);
