@@ -161,6 +161,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
             "port": self._selected_port(),
             "terminal_url": self._terminal_url(),
             "terminal": settings.terminal,
+            "checks": bool(self.tests),
             "fullscreen": self.enable_fullscreen != "false",
         })
         return frag
@@ -284,6 +285,60 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
             response.set_cookie(tickets.BROWSER_COOKIE, browser_key, httponly=True, samesite="Strict",
                                 secure=_is_https(request), path="/")
         return response
+
+    @XBlock.json_handler
+    def check_progress(self, data, suffix=""):
+        """Run the progress checks on the learner's lab (resuming it first if
+        it is suspended); a second click while one runs gets that one."""
+        from . import checks, tasks
+        from . import lifecycle as lc
+        _object(data)
+        if not self.tests:
+            return {"status": "none", "message": str(self._i18n(_("This lab has no progress checks.")))}
+        stack = api.find(self.stack_name)
+        if stack is None or stack.status in lc.ABSENT or stack.status in lc.FAILED:
+            return {"status": "failed", "message": str(self._i18n(_("Start your lab first, then check it.")))}
+        if stack.status not in lc.UP:
+            api.bring_up(stack)
+            stack.refresh_from_db()
+        check, created = checks.start(stack, anonymous_student_id=self.learner_id,
+                                      usage_id=str(self.scope_ids.usage_id), total=len(self.tests))
+        if created:
+            tasks.enqueue_check(check.pk, self.tests, self.stack_user_name)
+        return self._check_reply(check)
+
+    @XBlock.json_handler
+    def check_result(self, data, suffix=""):
+        """The learner's last check in this lab unit (running or finished)."""
+        from . import checks
+        _object(data)
+        return self._check_reply(checks.latest(self.learner_id, str(self.scope_ids.usage_id)))
+
+    def _check_reply(self, check):
+        from . import checks
+        if check is None:
+            return {"status": "none"}
+        reply = {"status": check.status, "heading": str(self._i18n(self.progress_check_result_heading))}
+        if check.status == check.RUNNING:
+            reply["message"] = str(self._i18n(_("Your lab is being started for the check...") if check.resumed_lab
+                                              else _("Checking your progress...")))
+            return reply
+        if check.status == check.FAILED:
+            reply["message"] = str(self._i18n(_(check.message)))
+            return reply
+        if checks.claim_publication(check):
+            best = checks.best(self.learner_id, str(self.scope_ids.usage_id))
+            if best is not None:
+                self.runtime.publish(self, "grade", {"value": best[0], "max_value": best[1]})
+        if self.show_feedback:
+            reply.update(passed=check.passed, total=check.total)
+            reply["message"] = str(self._i18n(_("{passed} of {total} checks passed."))).format(
+                passed=check.passed, total=check.total)
+        else:
+            reply["message"] = str(self._i18n(_("Your progress was checked.")))
+        if self.show_hints_on_error and check.hints:
+            reply["hints"] = list(check.hints)
+        return reply
 
     def _guacamole_url(self):
         """Guacamole's address with a fresh blob for this learner's ready lab."""

@@ -20,8 +20,6 @@ SETTINGS_NAME = "hastexo_lab"
 # Settings of the hastexo XBlock that nothing here does yet: refused with
 # what they would be for, rather than accepted and ignored.
 NOT_SUPPORTED_YET = {
-    "check_timeout": "progress checks",
-    "remote_exec_timeout": "progress checks",
     "lab_usage_limit": "usage limits",
     "lab_usage_limit_breach_policy": "usage limits",
 }
@@ -115,6 +113,9 @@ class Settings:
     # back off (a quarter of the time already waited) up to poll_max.
     poll_initial: float = 1.0
     poll_max: float = 15.0
+    # Progress checks: the longest a whole check may take, and one script.
+    check_timeout: int = 300
+    remote_exec_timeout: int = 60
     # Keys that encrypt stack secrets at rest; the first encrypts, all decrypt
     # (for rotation). Empty: a key derived from Django's SECRET_KEY.
     encryption_keys: tuple = ()
@@ -136,6 +137,8 @@ _RANGES = {
     "task_retries": (0, 100),
     "terminal_ticket_ttl": (5, 600),
     "guacamole_blob_ttl": (10, 3600),
+    "check_timeout": (10, 3600),
+    "remote_exec_timeout": (1, 3600),
 }
 TERMINALS = ("builtin", "guacamole")
 COLOR_SCHEMES = ("black-white", "gray-black", "green-black", "white-black")

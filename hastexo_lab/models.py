@@ -178,3 +178,37 @@ class TerminalTicket(models.Model):
 
     def __str__(self):
         return f"ticket for {self.stack_id} ({'redeemed' if self.redeemed_at else 'open'})"
+
+
+class ProgressCheck(models.Model):
+    """One run of a lab's progress checks for one learner, and its result.
+
+    At most one is running per learner and lab unit (a second click gets the
+    running one). ``published`` says the grade went to the LMS.
+    """
+
+    RUNNING, DONE, FAILED = "running", "done", "failed"
+    STATUSES = ((RUNNING, _("running")), (DONE, _("done")), (FAILED, _("could not run")))
+
+    stack = models.ForeignKey(Stack, on_delete=models.CASCADE, related_name="checks")
+    anonymous_student_id = models.CharField(_("anonymous learner id"), max_length=64)
+    usage_id = models.CharField(_("lab unit"), max_length=255)
+    status = models.CharField(_("status"), max_length=16, choices=STATUSES, default=RUNNING)
+    passed = models.PositiveIntegerField(_("passed"), default=0)
+    total = models.PositiveIntegerField(_("checks"), default=0)
+    hints = models.JSONField(_("hints"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    resumed_lab = models.BooleanField(_("resumed the lab first"), default=False)
+    published = models.BooleanField(_("grade published"), default=False)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("progress check")
+        verbose_name_plural = _("progress checks")
+        indexes = [models.Index(fields=["anonymous_student_id", "usage_id", "started_at"], name="hxl_check_idx")]
+        constraints = [models.UniqueConstraint(fields=["anonymous_student_id", "usage_id"],
+                                               condition=models.Q(status="running"), name="hxl_one_running_check")]
+
+    def __str__(self):
+        return f"check {self.pk} of {self.stack_id}: {self.status} {self.passed}/{self.total}"

@@ -37,9 +37,6 @@ FIELD_KINDS = {
 # Kept, exported and editable, but without effect here yet: named in a warning
 # when an imported lab sets them to something other than their default.
 NO_EFFECT_YET = {
-    "show_feedback": (True, "progress checks do not run yet"),
-    "show_hints_on_error": (True, "progress checks do not run yet"),
-    "progress_check_result_heading": ("Progress check result", "progress checks do not run yet"),
     "stack_key_type": ("", "the template must create the lab's key pair (OS::Nova::KeyPair)"),
 }
 # Parts of an OLX node that say where it lives, not what it is.

@@ -46,4 +46,23 @@ SCENARIOS = [
   </option:providers>
 </hastexo_lab>
 """),
+    ("hastexo_lab: lab with progress checks", f"""
+<hastexo_lab {_NS} display_name="Checked lab" stack_user_name="training" stack_template_path="lab.yaml"
+             weight="2" progress_check_label="Check my work">
+  <option:providers>
+    - name: default
+      capacity: -1
+  </option:providers>
+  <option:tests>
+    - |
+      #!/bin/bash
+      # The learner was asked to create the file "done" in their home folder.
+      test -f ~/done || {{ echo "There is no file called done in your home folder yet." >&amp;2; exit 1; }}
+    - |
+      # No shebang: run with bash.
+      echo "the lab answers" >/dev/null
+  </option:tests>
+  <html_demo><p>Create a file called <code>done</code> in your home folder, then check your progress.</p></html_demo>
+</hastexo_lab>
+"""),
 ]

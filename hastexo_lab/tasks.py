@@ -14,7 +14,7 @@ import random
 from celery import shared_task
 from django.db import close_old_connections, transaction
 
-from . import conf, operations, sweeps
+from . import checks, conf, operations, sweeps
 from .providers import ProviderConfigError, ProviderError, TransientProviderError
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,24 @@ def _run(task, kind, operation, stack_id, *args):
         enqueue_many(follow)
     else:
         enqueue(follow)
+
+
+def enqueue_check(check_id, scripts, username):
+    """Send a progress check's task once the current transaction commits. The
+    scripts travel with it (the author's content; no secret: the worker reads
+    the lab's key from the stack's row)."""
+    queue = conf.get_settings().task_queue
+    transaction.on_commit(lambda: check.apply_async((check_id, list(scripts), username), queue=queue))
+
+
+@shared_task(name="hastexo_lab.check", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+             max_retries=None, soft_time_limit=3_700, time_limit=3_720)
+def check(self, check_id, scripts, username):
+    """Run a progress check; while the lab comes up, look again later (never sleep)."""
+    close_old_connections()
+    again = checks.run(check_id, scripts, username)
+    if again:
+        raise self.retry(countdown=again)
 
 
 def enqueue(follow):

@@ -10,7 +10,8 @@ from hastexo_lab.models import Stack
 
 from .test_tasks import wait_ready, wait_status
 
-SSH, RDP, READ_ONLY, TWO = "hastexo_lab.0", "hastexo_lab.1", "hastexo_lab.2", "hastexo_lab.3"
+SSH, RDP, READ_ONLY, TWO, CHECKED = ("hastexo_lab.0", "hastexo_lab.1", "hastexo_lab.2", "hastexo_lab.3",
+                                    "hastexo_lab.4")
 
 
 def usage_id(client, scenario, student="alice"):

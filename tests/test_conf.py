@@ -39,7 +39,7 @@ def test_values_are_taken():
     ({"delete_age": -1}, "['delete_age']: is in seconds"),
     ({"lab_usage_limit": 36_000}, "['lab_usage_limit']: is not supported yet (usage limits"),
     ({"lab_usage_limit_breach_policy": "warn"}, "['lab_usage_limit_breach_policy']: is not supported yet"),
-    ({"check_timeout": 60}, "['check_timeout']: is not supported yet (progress checks"),
+    ({"check_timeout": 5}, "['check_timeout']: must be between 10 and 3600"),
     ({"providers": {"a": dict(PROVIDER, type=["openstack"])}}, "['providers.a']: Provider 'a': unknown type"),
     ({"providers": {"a": dict(PROVIDER, type={"openstack": 1})}}, "['providers.a']: Provider 'a': unknown type"),
     ({"providers": {"a": "openstack"}}, "['providers.a']: Provider 'a': settings must be a mapping"),

@@ -87,7 +87,7 @@ def test_what_a_studio_export_asks_for_that_this_block_does_not_do_is_named(runt
     assert desktop.providers == [{"name": "provider1", "capacity": 5}]
     assert desktop.ports == [{"name": "desktop", "number": 3389}, {"name": "console", "number": 22}]
     warnings = " | ".join(desktop.import_warnings)
-    for named in ("hook_script 'hooks/lab.sh'", "<hook_events>", "stack_key_type", "show_feedback"):
+    for named in ("hook_script 'hooks/lab.sh'", "<hook_events>", "stack_key_type"):
         assert named in warnings, named
     # Kept as they were, so that nothing is lost on the way back out.
     assert (desktop.stack_key_type, desktop.show_feedback, desktop.enable_fullscreen) == ("rsa", False, "true")

@@ -444,3 +444,21 @@ def test_with_guacamole_the_iframe_opens_the_learners_connection(page, fast_brow
         assert fresh.ip != stack.ip
     finally:
         server.stop()
+
+
+def test_check_progress_in_the_page(page, fast_browser_settings):
+    from ..test_block import CHECKED
+    lab_settings = dict(fast_browser_settings.XBLOCK_SETTINGS["hastexo_lab"], remote_exec_timeout=5)
+    fast_browser_settings.XBLOCK_SETTINGS = {"hastexo_lab": lab_settings}
+    driver = page(CHECKED)
+    wait_ready(driver)
+    button = driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-check")
+    assert button.text == "Check my work"
+    button.click()
+    wait_until(lambda: lab(driver).get_attribute("data-check") == "done", timeout=20, interval=0.1,
+               what="the check's result")
+    result = driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-check-result")
+    assert "1 of 2 checks passed." in result.text
+    assert "There is no file called done in your home folder yet." in result.text
+    assert driver.switch_to.active_element == result, "focus moves to the result"
+    assert result.get_attribute("role") == "status"

@@ -17,7 +17,8 @@ function HastexoLabBlock(runtime, element, config) {
   var FINAL = ["failed", "lost"];
   var MAX_FAILURES = 5;
   var urls = {};
-  ["status", "keepalive", "leave", "reset", "set_port", "terminal_ticket"].forEach(function (name) {
+  ["status", "keepalive", "leave", "reset", "set_port", "terminal_ticket", "check_progress",
+   "check_result"].forEach(function (name) {
     urls[name] = runtime.handlerUrl(root, name);
   });
   var state = {
@@ -101,6 +102,54 @@ function HastexoLabBlock(runtime, element, config) {
       terminals().forEach(function (target) { tellTerminal(target, {type: "hastexo-lab:reconnect"}); });
     }
     show(".hastexo-lab-terminal-wrap", true);
+  }
+
+  // -- progress checks -------------------------------------------------------
+
+  function showCheck(reply, done) {
+    var panel = $(".hastexo-lab-check-result");
+    if (!panel || reply.status === "none") { return; }
+    panel.hidden = false;
+    $(".hastexo-lab-check-heading").textContent = reply.heading || "";
+    $(".hastexo-lab-check-message").textContent = reply.message || "";
+    var list = $(".hastexo-lab-check-hints");
+    list.textContent = "";
+    (reply.hints || []).forEach(function (hint) {
+      var item = document.createElement("li");
+      item.textContent = hint;  // what a script printed: text, never markup
+      list.appendChild(item);
+    });
+    lab.setAttribute("data-check", reply.status);
+    if (done) { panel.focus(); }
+  }
+
+  function followCheck(reply) {
+    showCheck(reply, reply.status !== "running");
+    $(".hastexo-lab-check").disabled = reply.status === "running";
+    if (reply.status === "running") {
+      setTimeout(function () {
+        post(urls.check_result, {}).then(followCheck, function () {
+          $(".hastexo-lab-check").disabled = false;
+          showCheck({status: "failed", message: t("The check could not be run. Please try again.")}, true);
+        });
+      }, timeouts.check);
+    }
+  }
+
+  function setUpChecks() {
+    var button = $(".hastexo-lab-check");
+    if (!button) { return; }
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      showCheck({status: "running", message: t("Checking your progress...")}, false);
+      post(urls.check_progress, {}).then(followCheck, function () {
+        button.disabled = false;
+        showCheck({status: "failed", message: t("The check could not be run. Please try again.")}, true);
+      });
+    });
+    // A reload shows the last result (or follows the running check).
+    post(urls.check_result, {}).then(function (reply) { if (reply.status !== "none") { followCheck(reply); } },
+                                     function () { /* no result to show */ });
   }
 
   // -- Guacamole -------------------------------------------------------------
@@ -420,5 +469,6 @@ function HastexoLabBlock(runtime, element, config) {
   watchTerminal();
   watchIdle();
   setUpControls();
+  setUpChecks();
   pollStatus();
 }
