@@ -55,7 +55,7 @@ def environment_digest(template_path, providers):
 
 
 def launch(course_id, anonymous_student_id, providers, *, learner=None, lab="", protocol="ssh", port=None,
-           parameters=None, launch_timeout=None, suspend_timeout=None, delete_age=None):
+           parameters=None, launch_timeout=None, suspend_timeout=None, delete_age=None, username=""):
     """Make sure the learner's stack exists and is (being) brought up; idempotent.
 
     ``providers`` is the ordered list of launch candidates:
@@ -64,7 +64,7 @@ def launch(course_id, anonymous_student_id, providers, *, learner=None, lab="", 
     settings = conf.get_settings()
     fields = {
         "course_id": course_id, "anonymous_student_id": anonymous_student_id, "learner": learner,
-        "providers": providers, "protocol": protocol, "port": port,
+        "providers": providers, "protocol": protocol, "port": port, "username": username,
         "parameters": parameters if parameters is not None else {"run": course_id},
         "launch_timeout": launch_timeout or settings.launch_timeout,
         "suspend_timeout": suspend_timeout or settings.suspend_timeout,

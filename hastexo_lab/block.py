@@ -189,7 +189,8 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
                     _("This lab's template could not be found; please tell the course team.")))}
             stack = api.launch(self.course_key, self.learner_id, candidates, learner=self._django_user(),
                                lab=self.environment_key,
-                               protocol=self.stack_protocol, port=self._selected_port(), **self._lab_options())
+                               protocol=self.stack_protocol, port=self._selected_port(),
+                               username=self.stack_user_name, **self._lab_options())
         else:
             stack = api.find(self.stack_name)
         reply = api.status_for(stack)

@@ -73,6 +73,8 @@ class Stack(models.Model):
     # The lab's SSH host key as first seen ("type base64"); later connections
     # must find the same one. A new stack (a launch, a reset) starts afresh.
     host_key = models.TextField(_("SSH host key"), blank=True, editable=False)
+    # The user learners log in as (the block's); readiness logs in as them.
+    username = models.CharField(_("user on the lab"), max_length=64, blank=True)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -503,6 +503,8 @@ def _probe(stack, elapsed):
         with socket.create_connection((stack.ip, port), timeout=PROBE_TIMEOUT) as conn:
             if stack.protocol == "ssh" and not conn.recv(64).startswith(b"SSH-"):
                 raise OSError("no SSH server greeting")
+        if stack.protocol == "ssh" and stack.username and stack.private_key_encrypted:
+            _log_in(stack, port)
     except OSError as exc:
         if elapsed <= stack.launch_timeout:
             return _KEEP_POLLING
@@ -510,6 +512,31 @@ def _probe(stack, elapsed):
                     stack.name, stack.ip, port, elapsed, exc)
     Stack.objects.filter(pk=stack.pk, reachable_at__isnull=True).update(reachable_at=now())
     return None
+
+
+def _log_in(stack, port):
+    """An SSH login as the lab's user with the stack's key: a lab whose
+    machine answers but does not take the login yet (cloud-init still
+    creating the user) is not ready. The first login records the host key."""
+    import asyncio
+
+    import asyncssh
+
+    from . import labssh
+    login = labssh.login_for(stack, stack.username, port)
+
+    async def attempt():
+        conn, seen = await labssh.connect(login, timeout=PROBE_TIMEOUT)
+        conn.close()
+        return seen
+    try:
+        seen = asyncio.run(asyncio.wait_for(attempt(), PROBE_TIMEOUT * 2))
+    except labssh.HostKeyChanged:
+        return  # the terminal and the checks say so; the lab itself is up
+    except (TimeoutError, asyncssh.Error) as exc:
+        raise OSError(f"no SSH login yet ({exc.__class__.__name__})") from None
+    if not login.host_key:
+        labssh.record_host_key(stack.pk, seen)
 
 
 def _watch(stack, settings, elapsed, task_id):

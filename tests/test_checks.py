@@ -168,3 +168,18 @@ def test_no_check_without_a_lab(client, workbench, workbench_settings):
     reply = call(client, CHECKED, "check_progress", {}).json()
     assert reply["status"] == "failed" and "Start your lab first" in reply["message"]
     assert call(client, CHECKED, "check_result", {}).json() == {"status": "none"}
+
+
+# -- readiness: an SSH login, not only an open port ------------------------------
+
+def test_ready_means_the_lab_takes_the_users_ssh_login(worker, lab_settings):
+    good = api.launch("c", "alice", providers("cloud-a"), username="training", launch_timeout=120)
+    wait_ready(good, timeout=15)
+    good.refresh_from_db()
+    assert good.host_key.startswith("ssh-"), "the first login records the host key"
+    # A lab whose machine answers but does not (yet) know the block's user is not ready.
+    other = api.launch("c", "bob", providers("cloud-a"), username="nobody", launch_timeout=120)
+    wait_status(other, "CREATE_COMPLETE", timeout=15)
+    time.sleep(2)
+    other.refresh_from_db()
+    assert other.reachable_at is None and other.host_key == ""

@@ -9,6 +9,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name="stack",
+            name="username",
+            field=models.CharField(blank=True, max_length=64, verbose_name="user on the lab"),
+        ),
         migrations.CreateModel(
             name="ProgressCheck",
             fields=[
