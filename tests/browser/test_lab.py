@@ -379,6 +379,15 @@ def test_in_the_demo_a_learner_gets_a_working_terminal(browser, tmp_path):
         type_in_terminal(browser, "echo demo-$((20+22))\n")
         wait_until(lambda: re.search(r"^demo-42", in_terminal(browser, lambda: terminal_text(browser)), re.M),
                    timeout=10, what="the demo's shell to answer")
+        # The lab with progress checks: one of two passes, with the other's hint.
+        browser.get(lab_url.replace("hastexo_lab.0", "hastexo_lab.4").replace("student=alice", "student=checker"))
+        wait_until(lambda: lab(browser).get_attribute("data-phase") == "ready", timeout=30, interval=0.1,
+                   what="the demo's checked lab")
+        browser.find_element(By.CSS_SELECTOR, ".hastexo-lab-check").click()
+        wait_until(lambda: lab(browser).get_attribute("data-check") == "done", timeout=30, interval=0.1,
+                   what="the demo's check")
+        result = browser.find_element(By.CSS_SELECTOR, ".hastexo-lab-check-result").text
+        assert "1 of 2 checks passed." in result and "no file called done" in result
     finally:
         browser.get("about:blank")
         proc.send_signal(signal.SIGTERM)
