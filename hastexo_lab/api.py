@@ -197,7 +197,25 @@ def status_for(stack):
         reply["message"] = str(_(stack.error_message))
     if stack is not None:
         reply["status"] = stack.status
+        poll_in = _poll_in(stack) if phase in (CREATING, RESUMING, WAITING, DELETING) else None
+        if poll_in is not None:
+            reply["poll_in"] = poll_in
     return reply
+
+
+# How often the page asks while the lab is later than usual (ms).
+OVERDUE_POLL_MS = 500
+
+
+def _poll_in(stack):
+    """When the page should ask again (ms): when the lab is likely ready, by
+    this provider's history, and no sooner than a quarter second; every half
+    second while it is late; without history, the page's own schedule (None)."""
+    from . import estimates
+    left = estimates.until_ready(stack, timezone.now())
+    if left is None:
+        return None
+    return int(min(15.0, max(0.25, left + 0.15)) * 1000) if left > 0 else OVERDUE_POLL_MS
 
 
 # Keepalives closer together than this do not touch the database again.

@@ -68,10 +68,27 @@ def _load(stack_id):
     return Stack.objects.filter(pk=stack_id).first()
 
 
+# Seconds between looks while something is due (Heat's work, a machine's boot).
+FAST_POLL = 0.25
+
+
 def _poll_after(stack, elapsed=0.0):
-    """The next poll: soon at first, then a quarter of the time waited, capped."""
+    """The next poll. Where this provider's history says how long the work
+    (or the machine's boot) takes, when it is due, then often for a short
+    while; otherwise, and for outliers, soon at first, then a quarter of the
+    time waited, capped."""
+    from . import estimates
     settings = conf.get_settings()
     delay = min(settings.poll_max, max(settings.poll_initial, elapsed / 4))
+    since = _elapsed(stack)
+    usual = estimates.expected(stack.provider, estimates.BOOT if stack.status in lc.UP else stack.status)
+    if usual is not None:
+        if usual - since > FAST_POLL:
+            delay = min(settings.poll_max, usual - since + 0.05)
+        elif since < 1.5 * usual + 3:
+            delay = FAST_POLL
+    elif since < 10:
+        delay = min(delay, 2 * FAST_POLL)  # no history yet (the first labs here): look often at first
     return FollowUp("poll", stack.pk, seq=stack.poll_seq, countdown=delay)
 
 

@@ -255,7 +255,13 @@ function HastexoLabBlock(runtime, element, config) {
       state.failures = 0;
       hideError();
       render(reply);
-      if (BUSY.indexOf(reply.phase) >= 0) {
+      if (reply.phase === "absent" && state.launched) {
+        // Gone after a reset: the fresh lab is asked for at once.
+        scheduleStatus(0);
+      } else if (BUSY.indexOf(reply.phase) >= 0 && reply.poll_in) {
+        // The server knows when the lab is likely ready: ask then.
+        scheduleStatus(reply.poll_in);
+      } else if (BUSY.indexOf(reply.phase) >= 0) {
         // Quick while a change is expected, backing off to the configured interval.
         scheduleStatus(state.statusDelay);
         state.statusDelay = Math.min(state.statusDelay * 1.5, timeouts.status);

@@ -1,0 +1,68 @@
+"""The worker and the page wait as long as this provider usually takes."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from hastexo_lab import api, estimates, operations
+from hastexo_lab import lifecycle as lc
+from hastexo_lab.models import Stack, StackLog
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    estimates.forget()
+    yield
+    estimates.forget()
+
+
+def history(provider="p", creates=(5.0, 5.2, 4.8), boots=(1.0, 1.1, 0.9)):
+    now = timezone.now()
+    for n, (create, boot) in enumerate(zip(creates, boots, strict=True)):
+        start = now - timedelta(minutes=10 + n)
+        done = start + timedelta(seconds=create)
+        stack = Stack.objects.create(name=f"old-{provider}-{n}", course_id="c", anonymous_student_id=f"a{n}",
+                                     status=lc.CREATE_COMPLETE, status_changed_at=done, provider=provider,
+                                     reachable_at=done + timedelta(seconds=boot))
+        StackLog.objects.create(stack=stack, from_status=lc.LAUNCH_PENDING, to_status=lc.CREATE_IN_PROGRESS,
+                                created_at=start)
+        StackLog.objects.create(stack=stack, from_status=lc.CREATE_IN_PROGRESS, to_status=lc.CREATE_COMPLETE,
+                                created_at=done)
+
+
+def creating(since, provider="p"):
+    return Stack.objects.create(name=f"new-{provider}-{since}", course_id="c", anonymous_student_id="new",
+                                status=lc.CREATE_IN_PROGRESS, provider=provider,
+                                status_changed_at=timezone.now() - timedelta(seconds=since))
+
+
+def test_medians_from_the_providers_own_history():
+    history()
+    assert estimates.expected("p", lc.CREATE_IN_PROGRESS) == pytest.approx(5.0, abs=0.01)
+    assert estimates.expected("p", estimates.BOOT) == pytest.approx(1.0, abs=0.01)
+    assert estimates.expected("other", lc.CREATE_IN_PROGRESS) is None
+
+
+def test_the_worker_polls_when_the_create_is_due_then_often_then_backs_off():
+    history()
+    assert operations._poll_after(creating(1.0)).countdown == pytest.approx(4.05, abs=0.1)
+    assert operations._poll_after(creating(5.1)).countdown == operations.FAST_POLL
+    slow = creating(30.0)  # an outlier: the usual backoff, no flood
+    assert operations._poll_after(slow, 30.0).countdown == pytest.approx(7.5)
+
+
+def test_without_history_the_worker_looks_often_at_first_then_backs_off_as_before():
+    assert operations._poll_after(creating(1.0), 1.0).countdown == 2 * operations.FAST_POLL
+    assert operations._poll_after(creating(40.0), 40.0).countdown == 10.0
+
+
+def test_the_page_is_told_when_to_ask_next():
+    history()
+    reply = api.status_for(creating(2.0))
+    assert reply["phase"] == "creating" and 3900 <= reply["poll_in"] <= 4300  # 3 s of Heat + 1 s of boot
+    overdue = api.status_for(creating(9.0))
+    assert overdue["poll_in"] == api.OVERDUE_POLL_MS
+    assert "poll_in" not in api.status_for(creating(2.0, provider="new"))
