@@ -129,9 +129,12 @@ def suspend(stack, reason="suspend requested"):
     return False
 
 
-def delete(stack, reason="delete requested"):
-    """Delete a stack from whatever state it is in (a reset, the reaper, operators)."""
-    if lc.transition(stack, lc.DELETABLE, lc.DELETE_PENDING, reason, attempts=0, poll_seq=F("poll_seq") + 1):
+def delete(stack, reason="delete requested", relaunch=False):
+    """Delete a stack from whatever state it is in (a reset, the reaper,
+    operators); with ``relaunch`` (a reset), a fresh one is launched as soon
+    as the delete is done."""
+    if lc.transition(stack, lc.DELETABLE, lc.DELETE_PENDING, reason, attempts=0, poll_seq=F("poll_seq") + 1,
+                     relaunch_after_delete=relaunch):
         tasks.enqueue(operations.FollowUp("delete", stack.pk))
         return True
     return False

@@ -234,7 +234,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
             raise JsonHandlerError(400, "reset needs {\"confirm\": true}")
         stack = api.find(self.stack_name)
         if stack is not None:
-            api.delete(stack, reason="reset by the learner")
+            api.delete(stack, reason="reset by the learner", relaunch=True)
             stack.refresh_from_db()
         return api.status_for(stack)
 

@@ -73,6 +73,8 @@ class Stack(models.Model):
     # The lab's SSH host key as first seen ("type base64"); later connections
     # must find the same one. A new stack (a launch, a reset) starts afresh.
     host_key = models.TextField(_("SSH host key"), blank=True, editable=False)
+    # A reset: once the delete is done, the fresh lab is launched at once.
+    relaunch_after_delete = models.BooleanField(_("relaunch when deleted"), default=False)
     # The user learners log in as (the block's); readiness logs in as them.
     username = models.CharField(_("user on the lab"), max_length=64, blank=True)
 

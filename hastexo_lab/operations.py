@@ -474,7 +474,7 @@ def delete(stack_id, task_id=""):
     if stack.status == lc.DELETE_PENDING:
         if not stack.provider:
             lc.transition(stack, lc.DELETE_PENDING, lc.DELETE_COMPLETE, "nothing was created", task_id=task_id)
-            return None
+            return _relaunch(stack, task_id)
         if not lc.transition(stack, lc.DELETE_PENDING, lc.DELETE_IN_PROGRESS, "deleting", task_id=task_id,
                              poll_seq=F("poll_seq") + 1):
             return None
@@ -682,6 +682,18 @@ def _watch_resume(stack, info, task_id):
     return _KEEP_POLLING
 
 
+def _relaunch(stack, task_id):
+    """After a reset's delete: the fresh lab, launched from the row's own
+    launch settings, without waiting for the page to ask."""
+    if stack.status != lc.DELETE_COMPLETE or not stack.relaunch_after_delete:
+        return None
+    if lc.transition(stack, lc.DELETE_COMPLETE, lc.LAUNCH_PENDING, "relaunched after a reset", task_id=task_id,
+                     provider="", provider_stack_id="", providers_tried=[], error_message="", attempts=0,
+                     host_key="", relaunch_after_delete=False, launch_task_id=""):
+        return FollowUp("launch", stack.pk)
+    return None
+
+
 def _watch_delete(stack, info, task_id):
     if info.status == GONE and _create_may_land(stack):
         return _KEEP_POLLING  # not found yet; the create on its way may still make it
@@ -689,7 +701,7 @@ def _watch_delete(stack, info, task_id):
         lc.transition(stack, lc.DELETE_IN_PROGRESS, lc.DELETE_COMPLETE, "deleted", task_id=task_id,
                       ip="", private_key_encrypted="", password_encrypted="", provider_stack_id="",
                       attempts=0, suspend_by=None, delete_by=None)
-        return None
+        return _relaunch(stack, task_id)
     if info.status == "DELETE_FAILED":
         return _delete_failed(stack, f"DELETE_FAILED: {info.reason}", task_id)
     if info.action != "DELETE":

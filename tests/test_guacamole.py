@@ -12,8 +12,9 @@ from hastexo_lab.models import Stack
 from hastexo_lab.terminal import guacamole
 
 from .guacamole_fake import FakeGuacamole, Refused, open_blob
+from .helpers import wait_until
 from .test_block import RDP, READ_ONLY, SSH, call
-from .test_tasks import wait_ready, wait_status
+from .test_tasks import wait_ready
 
 KEY = "4c0b569e4c96df157eee1b65dd0e4d41"
 OTHER_KEY = "00112233445566778899aabbccddeeff"
@@ -180,8 +181,10 @@ def test_after_a_reset_the_next_connection_opens_the_new_lab(guac):
     stack = launch(guac)
     before = open_blob(blob_of(url_for(guac)["url"]), KEY)["connections"]["SSH lab"]["parameters"]
     call(guac, SSH, "reset", {"confirm": True})
-    wait_status(stack, "DELETE_COMPLETE", timeout=15)
-    launch(guac)
+    # The fresh lab is launched as soon as the delete is done, without the page asking.
+    wait_until(lambda: stack.log.filter(reason="relaunched after a reset").exists(), timeout=15,
+               what="the relaunch")
+    wait_ready(stack, timeout=15)
     after = open_blob(blob_of(url_for(guac)["url"]), KEY)["connections"]["SSH lab"]["parameters"]
     assert after["hostname"] != before["hostname"] and after["private-key"] != before["private-key"]
 

@@ -11,6 +11,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name="stack",
+            name="relaunch_after_delete",
+            field=models.BooleanField(default=False, verbose_name="relaunch when deleted"),
+        ),
+        migrations.AddField(
+            model_name="stack",
             name="username",
             field=models.CharField(blank=True, max_length=64, verbose_name="user on the lab"),
         ),
