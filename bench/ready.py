@@ -15,6 +15,7 @@ replaces) the database hastexo_lab_bench.
 
 import argparse
 import json
+import math
 import os
 import re
 import statistics
@@ -122,7 +123,7 @@ def in_parallel(function, items, parallel):
 
 def report(name, overheads):
     overheads = sorted(overheads)
-    p95 = overheads[max(0, int(len(overheads) * 0.95) - 1)]
+    p95 = overheads[math.ceil(len(overheads) * 0.95) - 1]  # nearest rank
     print(f"{name:8} n={len(overheads):3}  p50 {statistics.median(overheads):5.2f} s  p95 {p95:5.2f} s  "
           f"max {overheads[-1]:5.2f} s  (after the cloud's own time)")
 
@@ -138,10 +139,8 @@ def main():
     if args.detail:
         DETAIL.append(True)
 
-    import psycopg
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS hastexo_lab_bench")
-        conn.execute("CREATE DATABASE hastexo_lab_bench")
+    from benchdb import recreate_database
+    recreate_database()
     from hastexo_cloudsim import CloudConfig, CloudSim
     cloud = CloudSim(CloudConfig(port=0, durations=dict(DURATIONS), boot_time=BOOT)).start()
     os.environ["HASTEXO_LAB_TEST_SETTINGS"] = json.dumps({

@@ -30,11 +30,7 @@ os.environ.update(DJANGO_SETTINGS_MODULE="tests.project.settings", HASTEXO_LAB_T
                   HASTEXO_LAB_TEST_VISIBILITY="3600")
 
 
-def recreate_database():
-    import psycopg
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS hastexo_lab_bench")
-        conn.execute("CREATE DATABASE hastexo_lab_bench")
+from benchdb import recreate_database  # noqa: E402 (after the environment above)
 
 
 def seed(total, idle, providers=("cloud-a", "cloud-b")):

@@ -279,9 +279,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
                 read_only=self.read_only, ttl=conf.get_settings().terminal_ticket_ttl)
             if reply["ticket"] is None:
                 reply.update(api.status_for(stack))
-        response = Response(status=200, content_type="application/json", charset="utf-8",
-                            body=json.dumps(reply).encode())
-        response.headers["Cache-Control"] = "no-store"
+        response = _private_json(reply)
         if fresh_key:
             response.set_cookie(tickets.BROWSER_COOKIE, browser_key, httponly=True, samesite="Strict",
                                 secure=_is_https(request), path="/")
@@ -364,10 +362,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
                 log.error("lab %s: %s", self.scope_ids.usage_id, exc)
                 reply["message"] = str(self._i18n(_("The lab's remote desktop service is not answering. "
                                                     "Please try again in a moment.")))
-        response = Response(status=200, content_type="application/json", charset="utf-8",
-                            body=json.dumps(reply).encode())
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return _private_json(reply)
 
     # -- helpers ----------------------------------------------------------------
 
@@ -492,6 +487,14 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
     def workbench_scenarios():
         from .scenarios import SCENARIOS
         return SCENARIOS
+
+
+def _private_json(reply):
+    """A JSON reply that holds a credential (a ticket, a blob): never cached."""
+    from webob import Response
+    response = Response(status=200, content_type="application/json", charset="utf-8", body=json.dumps(reply).encode())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _is_https(request):

@@ -280,7 +280,6 @@ def _guacamole(raw, values):
 
 
 def _is_origin(value):
-    import re
     return isinstance(value, str) and re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+/?", value) is not None
 
 

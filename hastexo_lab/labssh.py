@@ -49,6 +49,13 @@ def record_host_key(stack_id, host_key):
     return Stack.objects.filter(pk=stack_id, host_key=host_key).exists()
 
 
+def remember_host_key(login, seen):
+    """After a first connection (none recorded at login): keep the key seen;
+    HostKeyChanged if another connection recorded a different one meanwhile."""
+    if not login.host_key and not record_host_key(login.stack_id, seen):
+        raise HostKeyChanged("another host key was recorded meanwhile")
+
+
 async def connect(login, timeout=CONNECT_TIMEOUT):
     """An SSH connection to the lab; returns (connection, host key seen).
 

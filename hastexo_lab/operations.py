@@ -547,13 +547,11 @@ def _log_in(stack, port):
         conn.close()
         return seen
     try:
-        seen = asyncio.run(asyncio.wait_for(attempt(), PROBE_TIMEOUT * 2))
+        labssh.remember_host_key(login, asyncio.run(asyncio.wait_for(attempt(), PROBE_TIMEOUT * 2)))
     except labssh.HostKeyChanged:
         return  # the terminal and the checks say so; the lab itself is up
     except (TimeoutError, asyncssh.Error) as exc:
         raise OSError(f"no SSH login yet ({exc.__class__.__name__})") from None
-    if not login.host_key:
-        labssh.record_host_key(stack.pk, seen)
 
 
 def _watch(stack, settings, elapsed, task_id):

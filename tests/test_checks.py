@@ -2,7 +2,6 @@
 through a real worker; the result, the hints and the grade event."""
 
 import logging
-import threading
 import time
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from hastexo_lab import api, checks, tasks
 from hastexo_lab.models import ProgressCheck, Stack
 
-from .helpers import wait_until
+from .helpers import at_once, wait_until
 from .test_block import CHECKED, call
 from .test_tasks import providers, wait_ready, wait_status
 
@@ -91,21 +90,8 @@ def test_a_lab_suspended_during_a_check_ends_the_check(stack):
 
 
 def test_two_clicks_at_once_start_one_check(stack):
-    barrier = threading.Barrier(6)
-    results = []
-
-    def click():
-        from django.db import connection
-        barrier.wait()
-        try:
-            results.append(checks.start(stack, anonymous_student_id="alice", usage_id="unit", total=1))
-        finally:
-            connection.close()
-    threads = [threading.Thread(target=click) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(lambda: checks.start(stack, anonymous_student_id="alice", usage_id="unit", total=1), 6)
+    assert len(results) == 6
     assert sum(created for _, created in results) == 1
     assert len({check.pk for check, _ in results}) == 1
 

@@ -288,8 +288,7 @@ class Session:
         try:
             login = await _db(prepare)()
             self.conn, seen = await labssh.connect(login)
-            if not login.host_key and not await _db(labssh.record_host_key)(grant.stack_id, seen):
-                raise labssh.HostKeyChanged("another host key was recorded meanwhile")
+            await _db(labssh.remember_host_key)(login, seen)
             cols, rows = _size(first)
             self.process = await self.conn.create_process(term_type="xterm-256color", term_size=(cols, rows),
                                                           encoding=None)
