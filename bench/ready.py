@@ -96,6 +96,16 @@ def reset(page):
     reply = page.call("reset", {"confirm": True})
     time.sleep(1.0)  # lab.js: the first poll after a reset
     ready = page.wait_ready(page.call("status", {"launch": reply["phase"] == "absent"}))
+    if DETAIL:
+        from datetime import datetime, timezone
+
+        from hastexo_lab.models import Stack
+        stack = Stack.objects.get(anonymous_student_id=page.student)
+        since = datetime.fromtimestamp(began, timezone.utc)
+        marks = ", ".join(f"{e.to_status} {e.created_at.timestamp() - began:.2f}"
+                          for e in stack.log.filter(created_at__gte=since))
+        print(f"  reset {page.student}: {marks}, reachable {stack.reachable_at.timestamp() - began:.2f}, "
+              f"page ready {ready - began:.2f} ({page.requests} requests)")
     return ready - began - DURATIONS["delete"] - DURATIONS["create"] - BOOT
 
 

@@ -5,7 +5,7 @@ completion is due, and the page is told when to ask next, instead of both
 backing off blindly.
 
 Each figure is the median of the most recent SAMPLE cases at that provider,
-kept per process for TTL seconds. With no history there is no estimate, and
+kept per process for TTL seconds (GROWING_TTL while fewer cases are known). With no history there is no estimate, and
 callers fall back on their own backoff.
 """
 
@@ -20,8 +20,9 @@ from .models import Stack, StackLog
 
 SAMPLE = 20
 # A machine booting with no history: look again this soon (seconds).
-FIRST_BOOT_LOOK = 0.5
+FIRST_BOOT_LOOK = 0.25
 TTL = 30.0
+GROWING_TTL = 2.0
 # The action a working state belongs to: (where it started, where it ends).
 SPANS = {
     lc.CREATE_IN_PROGRESS: (lc.CREATE_IN_PROGRESS, lc.CREATE_COMPLETE),
@@ -41,12 +42,13 @@ def expected(provider, what):
     key = (provider, what)
     with _lock:
         hit = _cache.get(key)
-        # No history yet is looked at again soon: the first cases come quickly.
-        if hit is not None and time.monotonic() - hit[1] < (TTL if hit[0] is not None else 2.0):
+        # A history still filling up is looked at again soon: the first cases come quickly.
+        if hit is not None and time.monotonic() - hit[2] < (TTL if hit[1] >= SAMPLE else GROWING_TTL):
             return hit[0]
-    value = _boot(provider) if what == BOOT else _span(provider, *SPANS[what])
+    durations = _boot(provider) if what == BOOT else _span(provider, *SPANS[what])
+    value = statistics.median(durations) if durations else None
     with _lock:
-        _cache[key] = (value, time.monotonic())
+        _cache[key] = (value, len(durations), time.monotonic())
     return value
 
 
@@ -61,33 +63,31 @@ def _span(provider, start, end):
     rows = (StackLog.objects.filter(stack__provider=provider, from_status=start, to_status=end)
             .annotate(started=Subquery(started)).order_by("-created_at", "-id")
             .values_list("started", "created_at")[:SAMPLE])
-    durations = [(done - began).total_seconds() for began, done in rows if began is not None]
-    return statistics.median(durations) if durations else None
+    return [(done - began).total_seconds() for began, done in rows if began is not None]
 
 
 def _boot(provider):
     rows = (Stack.objects.filter(provider=provider, status__in=list(lc.UP), reachable_at__isnull=False)
             .order_by("-reachable_at").values_list("status_changed_at", "reachable_at")[:SAMPLE])
-    durations = [max(0.0, (reached - up).total_seconds()) for up, reached in rows]
-    return statistics.median(durations) if durations else None
+    return [max(0.0, (reached - up).total_seconds()) for up, reached in rows]
 
 
 def until_ready(stack, now):
     """Seconds until ``stack`` (being created, resumed or booted) is likely
-    ready, or (being deleted, for a reset) gone, by the estimates; None if
-    unknown. Never below zero."""
+    ready, or (being deleted, for a reset) gone, by the estimates: below zero
+    when it is later than usual by that much; None if unknown."""
     elapsed = (now - stack.status_changed_at).total_seconds()
     if stack.status in lc.UP:
         if stack.reachable_at is not None:
             return 0.0
         boot = expected(stack.provider, BOOT)
-        return FIRST_BOOT_LOOK if boot is None else max(0.0, boot - elapsed)
+        return FIRST_BOOT_LOOK if boot is None else boot - elapsed
     if stack.status not in (lc.CREATE_IN_PROGRESS, lc.RESUME_IN_PROGRESS, lc.DELETE_IN_PROGRESS):
         return None
     heat = expected(stack.provider, stack.status)
     if heat is None:
         return None
     if heat <= elapsed:
-        return 0.0  # overdue: Heat is slower than usual
+        return heat - elapsed  # Heat is slower than usual
     boot = (expected(stack.provider, BOOT) or 0.0) if stack.status == lc.CREATE_IN_PROGRESS else 0.0
     return heat - elapsed + boot

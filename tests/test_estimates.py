@@ -9,6 +9,8 @@ from hastexo_lab import api, estimates, operations
 from hastexo_lab import lifecycle as lc
 from hastexo_lab.models import Stack, StackLog
 
+from .factories import make_stack
+
 pytestmark = pytest.mark.django_db
 
 
@@ -19,12 +21,12 @@ def _fresh():
     estimates.forget()
 
 
-def history(provider="p", creates=(5.0, 5.2, 4.8), boots=(1.0, 1.1, 0.9)):
+def history(provider="p", creates=(5.0, 5.2, 4.8), boots=(1.0, 1.1, 0.9), tag="old"):
     now = timezone.now()
     for n, (create, boot) in enumerate(zip(creates, boots, strict=True)):
         start = now - timedelta(minutes=10 + n)
         done = start + timedelta(seconds=create)
-        stack = Stack.objects.create(name=f"old-{provider}-{n}", course_id="c", anonymous_student_id=f"a{n}",
+        stack = Stack.objects.create(name=f"{tag}-{provider}-{n}", course_id="c", anonymous_student_id=f"a{n}",
                                      status=lc.CREATE_COMPLETE, status_changed_at=done, provider=provider,
                                      reachable_at=done + timedelta(seconds=boot))
         StackLog.objects.create(stack=stack, from_status=lc.LAUNCH_PENDING, to_status=lc.CREATE_IN_PROGRESS,
@@ -48,14 +50,14 @@ def test_medians_from_the_providers_own_history():
 
 def test_the_worker_polls_when_the_create_is_due_then_often_then_backs_off():
     history()
-    assert operations._poll_after(creating(1.0)).countdown == pytest.approx(4.05, abs=0.1)
+    assert operations._poll_after(creating(1.0)).countdown == pytest.approx(3.75, abs=0.1)  # a quarter second early
     assert operations._poll_after(creating(5.1)).countdown == operations.FAST_POLL
     slow = creating(30.0)  # an outlier: the usual backoff, no flood
     assert operations._poll_after(slow, 30.0).countdown == pytest.approx(7.5)
 
 
 def test_without_history_the_worker_looks_often_at_first_then_backs_off_as_before():
-    assert operations._poll_after(creating(1.0), 1.0).countdown == 2 * operations.FAST_POLL
+    assert operations._poll_after(creating(1.0), 1.0).countdown == operations.FAST_POLL
     assert operations._poll_after(creating(40.0), 40.0).countdown == 10.0
 
 
@@ -63,6 +65,25 @@ def test_the_page_is_told_when_to_ask_next():
     history()
     reply = api.status_for(creating(2.0))
     assert reply["phase"] == "creating" and 3900 <= reply["poll_in"] <= 4300  # 3 s of Heat + 1 s of boot
-    overdue = api.status_for(creating(9.0))
-    assert overdue["poll_in"] == api.OVERDUE_POLL_MS
-    assert "poll_in" not in api.status_for(creating(2.0, provider="new"))
+    assert api.status_for(creating(5.5))["poll_in"] == api.LATE_POLL_MS  # a little late: often
+    assert api.status_for(creating(9.0))["poll_in"] == api.OVERDUE_POLL_MS
+
+
+def test_without_history_the_page_asks_often_at_first_then_backs_off():
+    assert api.status_for(creating(2.0, provider="new"))["poll_in"] == api.LATE_POLL_MS
+    assert api.status_for(creating(40.0, provider="new"))["poll_in"] == 10000
+    assert api.status_for(creating(600.0, provider="new"))["poll_in"] == 15000
+
+
+def test_a_queued_launch_is_looked_at_again_in_moments():
+    queued = make_stack(lc.LAUNCH_PENDING)
+    assert api.status_for(queued)["poll_in"] == api.QUEUED_POLL_MS
+
+
+def test_a_history_still_filling_up_is_read_again_soon(monkeypatch):
+    history()
+    assert estimates.expected("p", lc.CREATE_IN_PROGRESS) == pytest.approx(5.0, abs=0.01)
+    clock = [estimates.time.monotonic() + estimates.GROWING_TTL + 0.1]
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: clock[0])
+    history(creates=(3.0, 3.0, 3.0, 3.0), boots=(1.0,) * 4, tag="newer")
+    assert estimates.expected("p", lc.CREATE_IN_PROGRESS) < 5.0
