@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 
-.PHONY: help test browser-deps static demo cloudsim quality requirements clean
+.PHONY: help test browser-deps static tutor-envs demo cloudsim quality requirements clean
 
 help:
 	@echo "make demo          run the lab block in the workbench on 127.0.0.1:8000 against fake clouds"
@@ -13,6 +13,7 @@ help:
 	@echo "make cloudsim      run the fake OpenStack cloud on 127.0.0.1:5000 (ARGS=... for more flags)"
 	@echo "make test          run the whole test suite (PYTEST_ARGS=... to narrow it)"
 	@echo "make static        build the terminal's browser files (xterm.js, pinned in package-lock.json)"
+	@echo "make tutor-envs    Tutor 21 and 22 with the plugin (tutor/), each in a virtualenv, for its tests"
 	@echo "make quality       lint with ruff"
 	@echo "make requirements  recompile requirements/*.txt from requirements/*.in"
 
@@ -40,6 +41,19 @@ $(STATIC_STAMP): package.json package-lock.json
 	cp node_modules/@xterm/xterm/LICENSE $(VENDOR)/LICENSE.xterm
 	touch $@
 
+# The Tutor plugin is tested against the current Tutor major release and the
+# one before it; they cannot share a virtualenv, so each gets its own.
+TUTOR_VERSIONS := 21 22
+TUTOR_STAMPS := $(foreach v,$(TUTOR_VERSIONS),$(VENV)/tutor-$(v)/.installed)
+
+tutor-envs: $(TUTOR_STAMPS)
+
+$(VENV)/tutor-%/.installed: requirements/tutor-%.txt tutor/setup.py
+	test -x $(VENV)/tutor-$*/bin/python || $(PYTHON) -m venv $(VENV)/tutor-$*
+	$(VENV)/tutor-$*/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/tutor-$*.txt
+	$(VENV)/tutor-$*/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e tutor
+	touch $@
+
 # Two passes: everything on the embedded defaults (SQLite, in-memory broker),
 # then every database and worker test again on PostgreSQL and Redis, where
 # locking and concurrency are real. Without those servers the second pass is
@@ -57,7 +71,7 @@ browser-deps:
 		fi; \
 	fi
 
-test: $(STAMP) $(STATIC_STAMP) browser-deps
+test: $(STAMP) $(STATIC_STAMP) $(TUTOR_STAMPS) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if $(BIN)/python -m tests.services; then \
 		echo "== the same database and worker tests on PostgreSQL + Redis =="; \
@@ -75,11 +89,11 @@ cloudsim: $(STAMP)
 	$(BIN)/python -m hastexo_cloudsim $(ARGS)
 
 quality: $(STAMP)
-	$(BIN)/ruff check hastexo_lab cloudsim tests bench
+	$(BIN)/ruff check hastexo_lab cloudsim tests bench tutor
 
 requirements: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip-tools
-	cd requirements && for f in base test dev; do \
+	cd requirements && for f in base test dev tutor-21 tutor-22; do \
 		../$(BIN)/pip-compile --quiet --allow-unsafe --strip-extras --no-emit-find-links \
 			--no-emit-index-url --output-file $$f.txt $$f.in; done
 

@@ -22,6 +22,7 @@ import statistics
 import sys
 import threading
 import time
+from datetime import UTC
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "cloudsim")]
@@ -97,11 +98,11 @@ def reset(page):
     time.sleep(1.0)  # lab.js: the first poll after a reset
     ready = page.wait_ready(page.call("status", {"launch": reply["phase"] == "absent"}))
     if DETAIL:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from hastexo_lab.models import Stack
         stack = Stack.objects.get(anonymous_student_id=page.student)
-        since = datetime.fromtimestamp(began, timezone.utc)
+        since = datetime.fromtimestamp(began, UTC)
         marks = ", ".join(f"{e.to_status} {e.created_at.timestamp() - began:.2f}"
                           for e in stack.log.filter(created_at__gte=since))
         print(f"  reset {page.student}: {marks}, reachable {stack.reachable_at.timestamp() - began:.2f}, "

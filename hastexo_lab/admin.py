@@ -1,10 +1,15 @@
-"""Operators see every stack and its log; they change stacks only through the API."""
+"""Operators see every stack and its story, never its secrets, and act on
+stacks only through the lifecycle: an action queues the real suspend,
+resume, delete or reconcile (``ops``), after a confirmation page."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import api
+from . import lifecycle as lc
+from . import ops, sweeps
 from .models import ProviderUsage, Stack, StackLog
 
 
@@ -19,18 +24,48 @@ class StackLogInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class NeedsOperatorFilter(admin.SimpleListFilter):
+    title = _("needs an operator")
+    parameter_name = "needs_operator"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Yes: the sweeps gave up")),)
+
+    def queryset(self, request, queryset):
+        return queryset.filter(sweeps.gave_up()) if self.value() == "yes" else queryset
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [(state, state) for state in lc.STATES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
+# Fields never shown: the lab's secrets, and what the author wrote (large).
+SECRET_FIELDS = ("private_key_encrypted", "password_encrypted")
+
 
 @admin.register(Stack)
 class StackAdmin(admin.ModelAdmin):
     list_display = ("name", "course_id", "anonymous_student_id", "status", "provider", "status_changed_at",
-                    "suspend_by", "last_activity")
-    list_filter = ("status", "provider")
-    search_fields = ("name", "course_id", "anonymous_student_id", "learner__username", "ip")
-    exclude = ("private_key_encrypted", "password_encrypted", "template", "environment")
+                    "suspend_by", "last_activity", "attempts")
+    list_filter = (StatusFilter, "provider", NeedsOperatorFilter, "course_id")
+    search_fields = ("name", "course_id", "anonymous_student_id", "learner__username", "learner__email", "ip")
+    exclude = (*SECRET_FIELDS, "template", "environment")
     inlines = [StackLogInline]
-    actions = ["suspend_stacks", "delete_stacks"]
+    actions = ["suspend_stacks", "resume_stacks", "delete_stacks", "reconcile_stacks"]
     list_select_related = ("learner",)
     show_full_result_count = False
+    date_hierarchy = "status_changed_at"
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name not in self.exclude]
@@ -41,17 +76,49 @@ class StackAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def _act(self, request, queryset, action, title):
+        """Confirm first (a page listing what will be done), then queue the
+        action for each stack it applies to and say what was queued."""
+        stacks = list(queryset.order_by("name"))
+        if request.POST.get("confirmed") != "yes":
+            plan = ops.act(action, stacks, who=str(request.user), dry_run=True)
+            context = {
+                **self.admin_site.each_context(request), "title": title, "opts": self.model._meta,
+                "action": request.POST.get("action"), "plan": plan, "stacks": stacks,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/hastexo_lab/stack/confirm_action.html", context)
+        outcome = ops.act(action, stacks, who=str(request.user))
+        if outcome.queued:
+            self.message_user(request, ngettext(
+                "%(action)s queued for %(count)d stack: %(names)s.",
+                "%(action)s queued for %(count)d stacks: %(names)s.", len(outcome.queued)) % {
+                    "action": action.capitalize(), "count": len(outcome.queued),
+                    "names": ", ".join(name for name, _ in outcome.queued[:20])
+                    + (" ..." if len(outcome.queued) > 20 else "")}, messages.SUCCESS)
+        for name, why in outcome.skipped[:20]:
+            self.message_user(request, _("%(name)s: skipped, %(why)s.") % {"name": name, "why": why},
+                              messages.WARNING)
+        if len(outcome.skipped) > 20:
+            self.message_user(request, _("%(count)d more skipped.") % {"count": len(outcome.skipped) - 20},
+                              messages.WARNING)
+        return None
+
     @admin.action(description=_("Suspend the selected stacks"))
     def suspend_stacks(self, request, queryset):
-        done = sum(api.suspend(stack, reason=f"suspended by {request.user}") for stack in queryset)
-        self.message_user(request, ngettext("%d stack is being suspended.", "%d stacks are being suspended.",
-                                            done) % done, messages.SUCCESS)
+        return self._act(request, queryset, "suspend", _("Suspend these stacks?"))
+
+    @admin.action(description=_("Resume the selected stacks"))
+    def resume_stacks(self, request, queryset):
+        return self._act(request, queryset, "resume", _("Resume these stacks?"))
 
     @admin.action(description=_("Delete the selected stacks at the cloud"))
     def delete_stacks(self, request, queryset):
-        done = sum(api.delete(stack, reason=f"deleted by {request.user}") for stack in queryset)
-        self.message_user(request, ngettext("%d stack is being deleted.", "%d stacks are being deleted.",
-                                            done) % done, messages.SUCCESS)
+        return self._act(request, queryset, "delete", _("Delete these stacks at their cloud?"))
+
+    @admin.action(description=_("Reconcile the selected stacks with the cloud"))
+    def reconcile_stacks(self, request, queryset):
+        return self._act(request, queryset, "reconcile", _("Reconcile these stacks?"))
 
 
 @admin.register(ProviderUsage)

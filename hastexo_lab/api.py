@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import conf, operations, tasks
+from . import conf, limits, metrics, operations, tasks
 from . import lifecycle as lc
 from .models import Stack
 
@@ -76,6 +76,43 @@ def launch(course_id, anonymous_student_id, providers, *, learner=None, lab="", 
         tasks.enqueue(operations.FollowUp("launch", stack.pk))
         return stack
     return bring_up(stack, **{k: v for k, v in fields.items() if k not in ("course_id", "anonymous_student_id")})
+
+
+def launch_within_limit(course_id, anonymous_student_id, providers, *, learner=None, lab="", **options):
+    """A learner's launch (or resume) request, within their usage limit: the
+    status reply. Over the limit with the "block" policy, a lab that is not
+    running is not launched or resumed (the reply says why and until when);
+    with "warn", the reply carries a notice."""
+    verdict = limits.verdict(learner.pk if learner is not None else None, anonymous_student_id)
+    if verdict is not None and verdict.blocks:
+        stack = find(stack_name(course_id, anonymous_student_id, lab))
+        if stack is None or stack.status not in lc.UP:
+            return limited(verdict, stack)
+    stack = launch(course_id, anonymous_student_id, providers, learner=learner, lab=lab, **options)
+    return with_notice(status_for(stack), verdict)
+
+
+def limited(verdict, stack=None):
+    """The reply for a learner the usage limit stops."""
+    reply = {"phase": LIMITED, "message": verdict.message()}
+    if verdict.until is not None:
+        reply["until"] = verdict.until.isoformat()
+    if stack is not None:
+        reply["status"] = stack.status
+    return reply
+
+
+def with_notice(reply, verdict):
+    if verdict is not None and verdict.warns:
+        reply["notice"] = verdict.message()
+    return reply
+
+
+def blocking_verdict(stack):
+    """The usage limit's verdict on the owner of ``stack`` if it stops them
+    bringing it back up; else None."""
+    verdict = limits.verdict(stack.learner_id, stack.anonymous_student_id)
+    return verdict if verdict is not None and verdict.blocks else None
 
 
 def bring_up(stack, **fields):
@@ -146,6 +183,8 @@ def delete(stack, reason="delete requested", relaunch=False):
 QUEUED, CREATING, RESUMING, WAITING, READY, SUSPENDING, SUSPENDED, DELETING, FAILED, ABSENT, LOST = (
     "queued", "creating", "resuming", "waiting", "ready", "suspending", "suspended", "deleting", "failed",
     "absent", "lost")
+# Not a stack's phase: the usage limit stops this learner (see limited()).
+LIMITED = "limited"
 
 _PHASES = {
     lc.LAUNCH_PENDING: QUEUED,
@@ -200,25 +239,46 @@ def status_for(stack):
         reply["message"] = str(_(stack.error_message))
     if stack is not None:
         reply["status"] = stack.status
-        poll_in = _poll_in(stack) if phase in (CREATING, RESUMING, WAITING, DELETING) else None
+        poll_in = (QUEUED_POLL_MS if phase == QUEUED
+                   else _poll_in(stack) if phase in (CREATING, RESUMING, WAITING, DELETING) else None)
         if poll_in is not None:
             reply["poll_in"] = poll_in
     return reply
 
 
-# How often the page asks while the lab is later than usual (ms).
+# How often the page asks while the lab is later than usual (ms): at first
+# (for LATE_FOR seconds past the usual time) often, since it is most likely
+# ready in moments; then every half second.
+LATE_POLL_MS = 250
+LATE_FOR = 1.5
 OVERDUE_POLL_MS = 500
+# A queued launch is picked up by a worker in moments (the message goes out
+# on commit); then the reply can say when the lab is likely ready.
+QUEUED_POLL_MS = 300
+
+
+# With no history at the provider, how long the page asks every LATE_POLL_MS
+# (seconds into the wait); after that, a quarter of the time waited.
+BLIND_FAST_FOR = 10.0
 
 
 def _poll_in(stack):
     """When the page should ask again (ms): when the lab is likely ready, by
-    this provider's history, and no sooner than a quarter second; every half
-    second while it is late; without history, the page's own schedule (None)."""
+    this provider's history, and no sooner than a quarter second; often
+    while it is a little late, then every half second. Without history (the first labs at a provider),
+    every quarter second for the first seconds, then a quarter of the time
+    waited, at most 15 s, so a slow cloud is not flooded."""
     from . import estimates
-    left = estimates.until_ready(stack, timezone.now())
+    now = timezone.now()
+    left = estimates.until_ready(stack, now)
     if left is None:
-        return None
-    return int(min(15.0, max(0.25, left + 0.15)) * 1000) if left > 0 else OVERDUE_POLL_MS
+        waited = max(0.0, (now - stack.status_changed_at).total_seconds())
+        if waited < BLIND_FAST_FOR:
+            return LATE_POLL_MS
+        return int(min(15.0, waited / 4) * 1000)
+    if left > 0:
+        return int(min(15.0, max(0.25, left + 0.15)) * 1000)
+    return LATE_POLL_MS if left > -LATE_FOR else OVERDUE_POLL_MS
 
 
 # Keepalives closer together than this do not touch the database again.
@@ -233,12 +293,17 @@ def keepalive_by_name(name, suspend_timeout, delete_age):
     is not running (suspended, chosen for a suspend, absent) is read to
     decide what to do. Returns the learner-facing status.
     """
+    metrics.KEEPALIVES.inc()
     status = _touch_running(name, timezone.now(), suspend_timeout, delete_age)
     if status is not None:
         return {"phase": READY, "message": str(_MESSAGES[READY]), "status": status}
     stack = Stack.objects.filter(name=name).first()
     if stack is None:
         return status_for(None)
+    if stack.status in (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED, lc.RESUME_FAILED):
+        verdict = blocking_verdict(stack)
+        if verdict is not None:
+            return limited(verdict, stack)
     learner_is_back(stack, "the learner is active")
     return status_for(stack)
 

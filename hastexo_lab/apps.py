@@ -10,10 +10,15 @@ class HastexoLabConfig(AppConfig):
 
     # Open edX plugin registration: installed into the LMS and Studio without
     # hand edits to their settings.
-    plugin_app = {}
+    plugin_app = {
+        "url_config": {
+            "lms.djangoapp": {"namespace": "hastexo_lab", "regex": r"^hastexo-lab/", "relative_path": "urls"},
+        },
+    }
 
     def ready(self):
-        from . import conf
+        from . import conf, signals
 
         # Bad settings fail at start-up, naming the key, not at a learner's first click.
         conf.get_settings()
+        signals.connect()

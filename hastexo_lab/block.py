@@ -187,13 +187,12 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
                 log.error("lab %s: template not found: %s", self.scope_ids.usage_id, exc)
                 return {"phase": api.FAILED, "message": str(self._i18n(
                     _("This lab's template could not be found; please tell the course team.")))}
-            stack = api.launch(self.course_key, self.learner_id, candidates, learner=self._django_user(),
-                               lab=self.environment_key,
-                               protocol=self.stack_protocol, port=self._selected_port(),
-                               username=self.stack_user_name, **self._lab_options())
+            reply = api.launch_within_limit(self.course_key, self.learner_id, candidates,
+                                            learner=self._django_user(), lab=self.environment_key,
+                                            protocol=self.stack_protocol, port=self._selected_port(),
+                                            username=self.stack_user_name, **self._lab_options())
         else:
-            stack = api.find(self.stack_name)
-        reply = api.status_for(stack)
+            reply = api.status_for(api.find(self.stack_name))
         if reply["phase"] == api.READY and not self.hidden:
             reply["terminal_url"] = self._terminal_url()
         return reply
@@ -234,7 +233,8 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
             raise JsonHandlerError(400, "reset needs {\"confirm\": true}")
         stack = api.find(self.stack_name)
         if stack is not None:
-            api.delete(stack, reason="reset by the learner", relaunch=True)
+            # Over a blocking usage limit the lab is removed, not built again.
+            api.delete(stack, reason="reset by the learner", relaunch=api.blocking_verdict(stack) is None)
             stack.refresh_from_db()
         return api.status_for(stack)
 
@@ -298,6 +298,9 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         if stack is None or stack.status in lc.ABSENT or stack.status in lc.FAILED:
             return {"status": "failed", "message": str(self._i18n(_("Start your lab first, then check it.")))}
         if stack.status not in lc.UP:
+            verdict = api.blocking_verdict(stack)
+            if verdict is not None:
+                return {"status": "failed", "message": verdict.message()}
             api.bring_up(stack)
             stack.refresh_from_db()
         check, created = checks.start(stack, anonymous_student_id=self.learner_id,

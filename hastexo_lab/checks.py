@@ -20,7 +20,7 @@ import asyncssh
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import conf, labssh
+from . import conf, labssh, metrics
 from . import lifecycle as lc
 from .models import ProgressCheck, Stack
 
@@ -114,8 +114,9 @@ def _still_up(stack):
 
 
 def _finish(check, status, message="", passed=0, hints=()):
-    ProgressCheck.objects.filter(pk=check.pk, status=ProgressCheck.RUNNING).update(
-        status=status, message=message, passed=passed, hints=list(hints), finished_at=timezone.now())
+    if ProgressCheck.objects.filter(pk=check.pk, status=ProgressCheck.RUNNING).update(
+            status=status, message=message, passed=passed, hints=list(hints), finished_at=timezone.now()):
+        metrics.CHECKS.labels(status).inc()
 
 
 async def _run_all(login, scripts, settings):

@@ -17,12 +17,6 @@ from django.core.signals import setting_changed
 from .providers import ProviderConfigError, make_provider
 
 SETTINGS_NAME = "hastexo_lab"
-# Settings of the hastexo XBlock that nothing here does yet: refused with
-# what they would be for, rather than accepted and ignored.
-NOT_SUPPORTED_YET = {
-    "lab_usage_limit": "usage limits",
-    "lab_usage_limit_breach_policy": "usage limits",
-}
 
 
 @dataclass(frozen=True)
@@ -119,6 +113,23 @@ class Settings:
     # Keys that encrypt stack secrets at rest; the first encrypts, all decrypt
     # (for rotation). Empty: a key derived from Django's SECRET_KEY.
     encryption_keys: tuple = ()
+    # What a lab costs: provider -> {"running": hourly price, "suspended":
+    # hourly price}, in ``currency``; the usage report's cost and saving.
+    hourly_prices: dict = field(default_factory=dict)
+    currency: str = ""
+    # Running time allowed per learner (seconds, across all courses) over the
+    # last lab_usage_window seconds (0: all time); None: no limit. What a
+    # learner over it meets: None (the log says so), "warn" (the page says
+    # so, the lab still runs) or "block" (no new launch or resume until the
+    # window has room again).
+    lab_usage_limit: int | None = None
+    lab_usage_window: int = 30 * 86_400
+    lab_usage_limit_breach_policy: str | None = None
+    # The LMS's metrics endpoint answers scrapes that bring this bearer
+    # token; empty: the endpoint is off. Workers serve theirs on
+    # metrics_port (0: off), or with ``hastexo-lab metrics``.
+    metrics_token: str = ""
+    metrics_port: int = 0
 
 
 # key -> (minimum, maximum) for the integer settings; 0 may mean "off" where noted.
@@ -167,9 +178,6 @@ def parse(raw):
         raw = {}
     if not isinstance(raw, dict):
         raise ImproperlyConfigured(f"XBLOCK_SETTINGS['{SETTINGS_NAME}'] must be a dict, not {type(raw).__name__}")
-    for key in raw:
-        if key in NOT_SUPPORTED_YET:
-            _fail(key, f"is not supported yet ({NOT_SUPPORTED_YET[key]} are not implemented); remove it")
     names = [f.name for f in fields(Settings)]
     _check_unknown(raw, names)
     values = {}
@@ -224,6 +232,7 @@ def parse(raw):
         values["js_timeouts"] = _js_timeouts(raw["js_timeouts"])
     if "providers" in raw:
         values["providers"] = _providers(raw["providers"])
+    _usage(raw, values)
     if "encryption_keys" in raw:
         keys = raw["encryption_keys"]
         if isinstance(keys, str):
@@ -277,6 +286,54 @@ def _guacamole(raw, values):
     if raw.get("terminal") == "guacamole" and not values.get("guacamole_secret_key"):
         _fail("guacamole_secret_key", "is required with terminal 'guacamole' (the json-secret-key of "
                                       "Guacamole's JSON authentication: 32 hex digits)")
+
+
+BREACH_POLICIES = ("warn", "block")
+
+
+def _usage(raw, values):
+    """Prices, the usage limit and its policy, and the metrics' settings."""
+    if "hourly_prices" in raw:
+        prices = raw["hourly_prices"]
+        if not isinstance(prices, dict):
+            _fail("hourly_prices", 'must be a dict of provider -> {"running": price, "suspended": price}')
+        for name, price in prices.items():
+            if not isinstance(price, dict) or not set(price) <= {"running", "suspended"} or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6
+                    for v in price.values()):
+                _fail(f"hourly_prices.{name}", 'must be {"running": price, "suspended": price} with prices '
+                                               f"of 0 or more per hour, not {price!r}")
+        values["hourly_prices"] = {name: {"running": float(p.get("running", 0)),
+                                          "suspended": float(p.get("suspended", 0))} for name, p in prices.items()}
+    if "currency" in raw:
+        if not isinstance(raw["currency"], str) or len(raw["currency"]) > 8:
+            _fail("currency", f"must be a currency code such as USD, not {raw['currency']!r}")
+        values["currency"] = raw["currency"].strip()
+    if raw.get("lab_usage_limit") is not None:
+        value = _integer("lab_usage_limit", raw["lab_usage_limit"])
+        if value < 60:
+            _fail("lab_usage_limit", f"is running seconds per learner: at least 60, or null for none, not {value}")
+        values["lab_usage_limit"] = value
+    if "lab_usage_window" in raw:
+        value = _integer("lab_usage_window", raw["lab_usage_window"])
+        if value != 0 and not 3_600 <= value <= 10 * 365 * 86_400:
+            _fail("lab_usage_window", f"is in seconds: 0 (all time) or at least 3600, not {value}")
+        values["lab_usage_window"] = value
+    policy = raw.get("lab_usage_limit_breach_policy")
+    if policy is not None and policy not in ("", "none", "None"):
+        if policy not in BREACH_POLICIES:
+            _fail("lab_usage_limit_breach_policy", f"must be null (log only), warn or block, not {policy!r}")
+        values["lab_usage_limit_breach_policy"] = policy
+    if "metrics_token" in raw:
+        token = raw["metrics_token"]
+        if not isinstance(token, str) or (token and len(token.strip()) < 16):
+            _fail("metrics_token", "must be a secret of at least 16 characters (or empty: no endpoint)")
+        values["metrics_token"] = token.strip()
+    if "metrics_port" in raw:
+        port = _integer("metrics_port", raw["metrics_port"])
+        if not 0 <= port <= 65_535:
+            _fail("metrics_port", f"must be a TCP port (1-65535) or 0 for none, not {port}")
+        values["metrics_port"] = port
 
 
 def _is_origin(value):

@@ -13,6 +13,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from . import metrics
+
 log = logging.getLogger(__name__)
 
 NEW = ""  # a row being created
@@ -132,8 +134,8 @@ def transition(stack, from_states, to_state, reason, *, task_id="", where=None, 
                                     reason=reason[:2000], task_id=task_id or "", created_at=now)
     if won:
         stack.refresh_from_db()
-        log.info("stack %s (learner %s): %s -> %s: %s", stack.name, stack.anonymous_student_id,
-                 stack.previous_status or "NEW", to_state, reason)
+        _logged(stack, stack.previous_status, to_state, reason, task_id)
+        metrics.transitioned(stack.pk, stack.provider, to_state, now)
     else:
         log.info("stack %s: lost the race for %s -> %s (%s)", stack.name,
                  "/".join(s or "NEW" for s in from_states), to_state, reason)
@@ -157,8 +159,20 @@ def create(reason, *, task_id="", **fields):
                                     task_id=task_id, created_at=now)
     except IntegrityError:
         return Stack.objects.get(name=fields["name"]), False
-    log.info("stack %s (learner %s): NEW -> LAUNCH_PENDING: %s", stack.name, stack.anonymous_student_id, reason)
+    _logged(stack, NEW, LAUNCH_PENDING, reason, task_id)
+    metrics.transitioned(stack.pk, stack.provider, LAUNCH_PENDING, now)
     return stack, True
+
+
+def _logged(stack, from_state, to_state, reason, task_id):
+    """One log line per transition, with its facts as fields for structured
+    log handlers (JSON formatters read ``record.hastexo_lab``)."""
+    log.info("stack %s (learner %s, course %s): %s -> %s: %s%s", stack.name, stack.anonymous_student_id,
+             stack.course_id, from_state or "NEW", to_state, reason, f" [task {task_id}]" if task_id else "",
+             extra={"hastexo_lab": {"event": "transition", "stack": stack.name, "stack_id": stack.pk,
+                                    "learner": stack.anonymous_student_id, "course": stack.course_id,
+                                    "provider": stack.provider, "from": from_state or "NEW", "to": to_state,
+                                    "reason": reason, "task_id": task_id or ""}})
 
 
 def claim(candidates, from_states, to_state, reason, *, limit, task_id="", **fields):
@@ -182,8 +196,7 @@ def claim(candidates, from_states, to_state, reason, *, limit, task_id="", **fie
     if connection.vendor == "postgresql":
         ids = _claim_in_one_statement(picked.values_list("pk", "status")[:limit], to_state, reason[:2000],
                                       task_id, now, fields)
-        if ids:
-            log.info("claimed %d stacks: -> %s: %s", len(ids), to_state, reason)
+        _claimed(ids, to_state, reason, task_id)
         return ids
     with transaction.atomic():
         rows = list(picked.values_list("pk", "status", "name")[:limit])
@@ -197,8 +210,21 @@ def claim(candidates, from_states, to_state, reason, *, limit, task_id="", **fie
             StackLog(stack_id=pk, from_status=status, to_status=to_state, reason=reason[:2000],
                      task_id=task_id, created_at=now)
             for pk, status, _ in rows])
-    log.info("claimed %d stacks: -> %s: %s", len(ids), to_state, reason)
+    _claimed(ids, to_state, reason, task_id)
     return ids
+
+
+def _claimed(ids, to_state, reason, task_id):
+    """A claim's log lines: one per stack (by id: a claim reads no more of
+    the rows), and one in all."""
+    if not ids:
+        return
+    for pk in ids:
+        log.info("stack #%s: -> %s: %s%s", pk, to_state, reason, f" [task {task_id}]" if task_id else "",
+                 extra={"hastexo_lab": {"event": "transition", "stack_id": pk, "to": to_state, "reason": reason,
+                                        "task_id": task_id or ""}})
+    log.info("claimed %d stacks: -> %s: %s", len(ids), to_state, reason)
+    metrics.claimed(to_state, len(ids))
 
 
 def _claim_in_one_statement(picked, to_state, reason, task_id, now, fields):

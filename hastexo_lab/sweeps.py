@@ -173,32 +173,88 @@ def _find_vanished(now):
     """Rows that say their stack exists, checked against the cloud, the ones
     looked at longest ago first; those the cloud no longer has are marked
     VANISHED, so their learners are offered a fresh lab. Returns their ids."""
-    from .operations import vanished
-
     lost = []
     expected = Stack.objects.filter(status__in=list(lc.EXPECTED_AT_CLOUD)).exclude(provider_stack_id="")
     for provider_name in expected.values_list("provider", flat=True).distinct():
         rows = list(expected.filter(provider=provider_name)
                     .order_by(F("polled_at").asc(nulls_first=True), "pk")[:BATCH_SIZE])
-        try:
-            found = clouds.get_provider(provider_name).get_stacks([s.provider_stack_id for s in rows])
-        except Exception as exc:  # one unreachable cloud never stops the sweep
-            log.warning("reconciler: cannot list stacks at %s: %s", provider_name, exc)
-            continue
-        for stack in rows:
-            info = found.get(stack.provider_stack_id)
-            if info is not None and info.action != "DELETE":
-                continue
-            reason = f"{provider_name} no longer has the stack" + (f" ({info.status})" if info else "")
-            if vanished(stack, reason, where=Q(provider_stack_id=stack.provider_stack_id)):
-                lost.append(stack.pk)
-        # (A lab still being probed has a poll chain of its own, which the
-        # reconciler restarts when it goes quiet: its polled_at is left alone.)
-        (Stack.objects.filter(pk__in=[s.pk for s in rows]).exclude(pk__in=lost)
-         .exclude(status__in=list(lc.UP), reachable_at__isnull=True).update(polled_at=now))
+        lost += _compare_with_cloud(provider_name, rows, now)
     if lost:
         log.warning("reconciler: %d stacks vanished at their cloud", len(lost))
     return lost
+
+
+def _compare_with_cloud(provider_name, rows, now):
+    """Ask ``provider_name`` about ``rows`` (its stacks at rest); mark those it
+    no longer has VANISHED and return their ids."""
+    from .operations import vanished
+
+    try:
+        found = clouds.get_provider(provider_name).get_stacks([s.provider_stack_id for s in rows])
+    except Exception as exc:  # one unreachable cloud never stops the sweep
+        log.warning("reconciler: cannot list stacks at %s: %s", provider_name, exc)
+        return []
+    lost = []
+    for stack in rows:
+        info = found.get(stack.provider_stack_id)
+        if info is not None and info.action != "DELETE":
+            continue
+        reason = f"{provider_name} no longer has the stack" + (f" ({info.status})" if info else "")
+        if vanished(stack, reason, where=Q(provider_stack_id=stack.provider_stack_id)):
+            lost.append(stack.pk)
+    # (A lab still being probed has a poll chain of its own, which the
+    # reconciler restarts when it goes quiet: its polled_at is left alone.)
+    (Stack.objects.filter(pk__in=[s.pk for s in rows]).exclude(pk__in=lost)
+     .exclude(status__in=list(lc.UP), reachable_at__isnull=True).update(polled_at=now))
+    return lost
+
+
+# What an operator's reconcile does to a stack in each kind of state.
+RECONCILE_PENDING = {lc.LAUNCH_PENDING: "launch", lc.SUSPEND_PENDING: "suspend", lc.RESUME_PENDING: "resume",
+                     lc.DELETE_PENDING: "delete"}
+RECONCILE_RETRY = {lc.SUSPEND_FAILED: (lc.SUSPEND_PENDING, "suspend"), lc.DELETE_FAILED: (lc.DELETE_PENDING, "delete")}
+
+
+def reconcile_plan(stack):
+    """What reconciling ``stack`` now would do, in words; None if nothing."""
+    if stack.status in RECONCILE_PENDING:
+        return f"send its {RECONCILE_PENDING[stack.status]} task again"
+    if stack.status in lc.IN_PROGRESS or (stack.status in lc.UP and stack.reachable_at is None):
+        return "watch it again (a new poll chain compares it with the cloud)"
+    if stack.status in RECONCILE_RETRY:
+        return f"try the {RECONCILE_RETRY[stack.status][1]} again, with its tries counted afresh"
+    if stack.status in lc.EXPECTED_AT_CLOUD and stack.provider_stack_id:
+        return f"check that {stack.provider} still has it"
+    return None
+
+
+def reconcile_stacks(stack_ids, now=None, send=None, who="an operator"):
+    """Put chosen stacks back on track at once, without the sweep's waiting
+    times: a pending stack gets its task again, a working one a new poll
+    chain, a failed suspend or delete is tried again (its tries counted
+    afresh), and one at rest is checked against its cloud. Returns the
+    FollowUps it sent."""
+    now = now or timezone.now()
+    send = _send if send is None else send
+    follow, at_rest = [], {}
+    for stack in Stack.objects.filter(pk__in=list(stack_ids)):
+        if stack.status in RECONCILE_PENDING:
+            follow.append(FollowUp(RECONCILE_PENDING[stack.status], stack.pk))
+        elif stack.status in lc.IN_PROGRESS or (stack.status in lc.UP and stack.reachable_at is None):
+            seq = stack.poll_seq + 1
+            if Stack.objects.filter(pk=stack.pk, poll_seq=stack.poll_seq).update(poll_seq=seq, polled_at=now):
+                follow.append(FollowUp("poll", stack.pk, seq=seq))
+        elif stack.status in RECONCILE_RETRY:
+            target, kind = RECONCILE_RETRY[stack.status]
+            if lc.transition(stack, stack.status, target, f"retried by {who}", attempts=0):
+                follow.append(FollowUp(kind, stack.pk))
+        elif stack.status in lc.EXPECTED_AT_CLOUD and stack.provider_stack_id:
+            at_rest.setdefault(stack.provider, []).append(stack)
+    for provider_name, rows in at_rest.items():
+        _compare_with_cloud(provider_name, rows, now)
+    if follow:
+        send(follow)
+    return follow
 
 
 def _retry_failed(now, settings):
@@ -229,12 +285,16 @@ def _retry_one(stack, now, settings, retry):
     return []
 
 
-def failed_for_good():
-    """Stacks the sweeps gave up on: operators must look at these."""
+def gave_up():
+    """The condition (a Q) of stacks the sweeps gave up on: operators must look at these."""
     settings = conf.get_settings()
-    return Stack.objects.filter(
-        Q(status=lc.DELETE_FAILED, attempts__gte=max(settings.failed_retries, settings.delete_attempts))
-        | Q(status=lc.SUSPEND_FAILED, attempts__gte=settings.failed_retries))
+    return (Q(status=lc.DELETE_FAILED, attempts__gte=max(settings.failed_retries, settings.delete_attempts))
+            | Q(status=lc.SUSPEND_FAILED, attempts__gte=settings.failed_retries))
+
+
+def failed_for_good():
+    """Stacks the sweeps gave up on."""
+    return Stack.objects.filter(gave_up())
 
 
 def _send(follow_ups):

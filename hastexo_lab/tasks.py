@@ -10,11 +10,12 @@ Follow-up work (the next poll, the next provider) is sent as a new message.
 
 import logging
 import random
+import time
 
 from celery import shared_task
 from django.db import close_old_connections, transaction
 
-from . import checks, conf, operations, sweeps
+from . import checks, conf, metrics, operations, sweeps
 from .providers import ProviderConfigError, ProviderError, TransientProviderError
 
 log = logging.getLogger(__name__)
@@ -181,12 +182,15 @@ def run_batch(self, kind, stack_ids):
 def _sweep(name, function):
     """Run a sweep; a database or broker hiccup is logged, and the next tick tries again."""
     close_old_connections()
+    began, done = time.monotonic(), None
     try:
-        return len(function())
+        done = len(function())
+        return done
     except Exception:
         log.exception("%s: this run failed; the next one will try again", name)
         return None
     finally:
+        metrics.sweep_ran(name, time.monotonic() - began, done)
         close_old_connections()
 
 
@@ -209,6 +213,20 @@ def reaper():
              time_limit=TIME_LIMIT)
 def reconciler():
     return _sweep("reconciler", sweeps.reconcile)
+
+
+@shared_task(name="hastexo_lab.reconcile_stacks", **TASK_OPTIONS)
+def reconcile_stacks(self, stack_ids, who="an operator"):
+    """An operator's reconcile of chosen stacks (the admin, the command)."""
+    close_old_connections()
+    sweeps.reconcile_stacks(stack_ids, who=who)
+
+
+def enqueue_reconcile(stack_ids, who):
+    queue = conf.get_settings().task_queue
+    for start in range(0, len(stack_ids), BATCH):
+        chunk = list(stack_ids[start:start + BATCH])
+        transaction.on_commit(lambda c=chunk: reconcile_stacks.apply_async((c, who), queue=queue))
 
 
 def beat_schedule():

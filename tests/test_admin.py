@@ -4,7 +4,6 @@ import pytest
 
 from hastexo_lab import crypto
 from hastexo_lab import lifecycle as lc
-from hastexo_lab.models import Stack
 
 from .factories import make_stack
 
@@ -19,14 +18,3 @@ def test_changelist_and_change_page(admin_client):
     page = admin_client.get(f"/admin/hastexo_lab/stack/{stack.pk}/change/").content.decode()
     assert "made by a test" in page
     assert "SECRET" not in page and stack.private_key_encrypted not in page
-
-
-def test_admin_actions_go_through_the_lifecycle(admin_client, settings):
-    running, suspended = make_stack(lc.CREATE_COMPLETE), make_stack(lc.SUSPEND_COMPLETE)
-    admin_client.post("/admin/hastexo_lab/stack/", {"action": "suspend_stacks",
-                                                    "_selected_action": [running.pk, suspended.pk]})
-    assert Stack.objects.get(pk=running.pk).status == lc.SUSPEND_PENDING
-    assert Stack.objects.get(pk=suspended.pk).status == lc.SUSPEND_COMPLETE
-    admin_client.post("/admin/hastexo_lab/stack/", {"action": "delete_stacks", "_selected_action": [suspended.pk]})
-    assert Stack.objects.get(pk=suspended.pk).status == lc.DELETE_PENDING
-    assert "deleted by admin" in Stack.objects.get(pk=suspended.pk).log.last().reason

@@ -13,6 +13,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import generic
 
+from .. import metrics
 from .base import (
     GONE,
     PermanentProviderError,
@@ -154,8 +155,12 @@ class OpenStackProvider(Provider):
             if isinstance(error, expected):
                 log.debug("provider %s: %s: %s", self.name, what, error.message)
             else:
-                log.warning("provider %s: %s failed (%s): %s", self.name, what,
-                            "transient" if error.transient else "permanent", error.message)
+                call, _, about = what.partition(" ")
+                kind = metrics.provider_error(self.name, call, error)
+                log.warning("provider %s: %s failed (%s): %s", self.name, what, kind, error.message,
+                            extra={"hastexo_lab": {"event": "provider_error", "provider": self.name, "call": call,
+                                                   "about": about, "kind": kind, "status": error.status,
+                                                   "error": error.message}})
             raise error from err
 
     # -- the interface ----------------------------------------------------------

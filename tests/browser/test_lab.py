@@ -326,7 +326,10 @@ def test_the_terminal_is_a_real_shell_that_survives_suspend_and_resume(page, clo
         time.sleep(0.5)
         assert lab(driver).get_attribute("data-idle") != "true"
     assert keepalives(driver) - start >= 3
-    # The lab is suspended: the session ends; the learner comes back and finds the same shell.
+    # The learner goes away (no more keepalives, which would cancel a suspend
+    # not yet started); the lab is suspended: the session ends; the learner
+    # comes back and finds the same shell.
+    wait_until(lambda: lab(driver).get_attribute("data-idle") == "true", timeout=10, what="the page to see idle")
     assert api.suspend(stack, reason="idle (as the suspender would)")
     wait_for_terminal(driver, "reconnecting")
     wait_status(stack, lc.SUSPEND_COMPLETE)
@@ -471,3 +474,23 @@ def test_check_progress_in_the_page(page, fast_browser_settings):
     assert "There is no file called done in your home folder yet." in result.text
     assert driver.switch_to.active_element == result, "focus moves to the result"
     assert result.get_attribute("role") == "status"
+
+
+def test_the_usage_limit_in_the_page_warn_then_block(page, fast_browser_settings):
+    from ..test_limits import limit, ran
+    limit(fast_browser_settings, "warn")
+    ran("alice", hours=3, ago_hours=2)
+    driver = page(SSH)
+    notice = driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-notice")
+    wait_until(notice.is_displayed, timeout=10, what="the usage notice")
+    assert "You have used your lab time" in notice.text
+    wait_ready(driver)  # warn: the lab still runs
+
+    limit(fast_browser_settings, "block")
+    ran("dave", hours=3, ago_hours=2, name="hxl-old-dave")
+    driver = page(SSH, student="dave")
+    error = driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-error")
+    wait_until(error.is_displayed, timeout=10, what="the limit's message")
+    assert "You can start a lab again after" in error.text
+    assert phase(driver) == "limited"
+    assert not Stack.objects.filter(anonymous_student_id="dave").exclude(name="hxl-old-dave").exists()

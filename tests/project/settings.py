@@ -20,6 +20,7 @@ DEBUG = False
 USE_TZ = True
 TIME_ZONE = "UTC"
 INSTALLED_APPS = [*WORKBENCH_APPS, "hastexo_lab"]
+ROOT_URLCONF = "tests.project.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The workbench logs to a file relative to the working directory; not here.
 LOGGING = {"version": 1, "disable_existing_loggers": False}

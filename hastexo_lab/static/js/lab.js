@@ -14,7 +14,7 @@ function HastexoLabBlock(runtime, element, config) {
   var timeouts = config.timeouts;
   var BUSY = ["queued", "creating", "resuming", "waiting", "suspending", "deleting", "absent"];
   // Phases that wait for the learner: nothing to poll for.
-  var FINAL = ["failed", "lost"];
+  var FINAL = ["failed", "lost", "limited"];
   var MAX_FAILURES = 5;
   var urls = {};
   ["status", "keepalive", "leave", "reset", "set_port", "terminal_ticket", "check_progress",
@@ -63,6 +63,11 @@ function HastexoLabBlock(runtime, element, config) {
     lab.setAttribute("data-phase", reply.phase);
     lab.className = "hastexo-lab is-" + reply.phase;
     setMessage(reply.message || "");
+    if (reply.notice) {
+      // Over the usage limit (the "warn" policy): said once, and kept in view.
+      $(".hastexo-lab-notice").textContent = reply.notice;
+      show(".hastexo-lab-notice", true);
+    }
     if (reply.phase === "ready") {
       show(".hastexo-lab-error", false);
       show(".hastexo-lab-toolbar", true);
@@ -73,7 +78,8 @@ function HastexoLabBlock(runtime, element, config) {
       startKeepalives();
     } else {
       show(".hastexo-lab-terminal-wrap", false);
-      if (reply.phase === "failed") {
+      if (reply.phase === "failed" || reply.phase === "limited") {
+        // Limited: the usage limit stops new launches and resumes for now.
         stopPolling();
         showError(reply.message, true);
       } else if (reply.phase === "lost") {
@@ -387,7 +393,7 @@ function HastexoLabBlock(runtime, element, config) {
       state.statusDelay = 1000;
       hideError();
       setMessage(t("Trying again..."));
-      if (state.phase === "failed") { state.phase = "absent"; state.launched = false; }
+      if (state.phase === "failed" || state.phase === "limited") { state.phase = "absent"; state.launched = false; }
       pollStatus();
     });
     $(".hastexo-lab-still-here").addEventListener("click", function () {

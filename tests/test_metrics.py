@@ -1,0 +1,130 @@
+"""Prometheus metrics: values after a scripted lifecycle, the endpoints, and
+several processes adding up (multiprocess mode)."""
+
+import os
+import subprocess
+import sys
+import urllib.request
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from prometheus_client import REGISTRY
+
+from hastexo_lab import api, metrics, tasks
+from hastexo_lab import lifecycle as lc
+
+from .factories import make_stack
+from .helpers import ROOT
+from .test_tasks import providers, wait_ready, wait_status
+
+TOKEN = "a-scraper-token-of-some-length"
+
+
+def value(name, **labels):
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scripted_lifecycle_is_counted(worker, cloud, lab_settings):
+    def launches():
+        return value("hastexo_lab_operation_seconds_count", operation="launch", provider="cloud-a")
+    before = {"launch": launches(),
+              "resume": value("hastexo_lab_operation_seconds_count", operation="resume", provider="cloud-a"),
+              "suspend": value("hastexo_lab_operation_seconds_count", operation="suspend", provider="cloud-a"),
+              "complete": value("hastexo_lab_transitions_total", to_status=lc.CREATE_COMPLETE),
+              "errors": value("hastexo_lab_provider_errors_total", provider="cloud-a", call="create",
+                              kind="transient")}
+    stack = api.launch("course-v1:Org+Ceph+2026", "learner1", providers("cloud-a"))
+    wait_ready(stack)
+    api.suspend(stack)
+    wait_status(stack, lc.SUSPEND_COMPLETE)
+    api.launch("course-v1:Org+Ceph+2026", "learner1", providers("cloud-a"))
+    wait_status(stack, lc.RESUME_COMPLETE)
+    assert launches() == before["launch"] + 1
+    assert value("hastexo_lab_operation_seconds_count", operation="resume", provider="cloud-a") == before["resume"] + 1
+    assert value("hastexo_lab_operation_seconds_count", operation="suspend", provider="cloud-a") == (
+        before["suspend"] + 1)
+    assert value("hastexo_lab_transitions_total", to_status=lc.CREATE_COMPLETE) == before["complete"] + 1
+    # The launch took at least the cloud's own create time, by the log.
+    log = {e.to_status: e.created_at for e in stack.log.all()}
+    took = (log[lc.CREATE_COMPLETE] - log[lc.LAUNCH_PENDING]).total_seconds()
+    assert took > 0
+    buckets = [b for b in metrics.DURATION_BUCKETS if b >= took]
+    assert value("hastexo_lab_operation_seconds_bucket", operation="launch", provider="cloud-a",
+                 le=str(float(buckets[0]))) >= 1
+
+    # A failed provider call is counted by kind.
+    cloud.faults.add("create", "error", status=503, count=1)
+    other = api.launch("course-v1:Org+Ceph+2026", "learner2", providers("cloud-a"))
+    wait_ready(other)
+    assert value("hastexo_lab_provider_errors_total", provider="cloud-a", call="create",
+                 kind="transient") == before["errors"] + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweeps_and_keepalives_are_counted():
+    runs = value("hastexo_lab_sweep_seconds_count", sweep="suspender")
+    make_stack(lc.CREATE_COMPLETE, suspend_by=timezone.now() - timedelta(seconds=10))
+    tasks.suspender()
+    assert value("hastexo_lab_sweep_seconds_count", sweep="suspender") == runs + 1
+    assert value("hastexo_lab_sweep_stacks_sum", sweep="suspender") >= 1
+    keepalives = value("hastexo_lab_keepalives_total")
+    api.keepalive_by_name("hxl-nothing", 120, 0)
+    assert value("hastexo_lab_keepalives_total") == keepalives + 1
+
+
+@pytest.mark.django_db
+def test_the_lms_endpoint_needs_its_token_and_reads_stacks_from_the_database(client, settings):
+    settings.XBLOCK_SETTINGS = {"hastexo_lab": {}}
+    assert client.get("/hastexo-lab/metrics").status_code == 404  # off without a token
+    settings.XBLOCK_SETTINGS = {"hastexo_lab": {"metrics_token": TOKEN}}
+    refused = client.get("/hastexo-lab/metrics")
+    assert refused.status_code == 401 and refused["WWW-Authenticate"].startswith("Bearer")
+    assert client.get("/hastexo-lab/metrics", HTTP_AUTHORIZATION="Bearer wrong-token-entirely").status_code == 401
+    make_stack(lc.CREATE_COMPLETE, provider="cloud-a")
+    make_stack(lc.CREATE_COMPLETE, provider="cloud-a")
+    make_stack(lc.DELETE_FAILED, provider="cloud-b", attempts=99)
+    scrape = client.get("/hastexo-lab/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert scrape.status_code == 200 and scrape["Content-Type"].startswith("text/plain")
+    text = scrape.content.decode()
+    assert 'hastexo_lab_stacks{provider="cloud-a",status="CREATE_COMPLETE"} 2.0' in text
+    assert 'hastexo_lab_stacks{provider="cloud-b",status="DELETE_FAILED"} 1.0' in text
+    assert "hastexo_lab_stacks_needing_operator 1.0" in text
+    assert "hastexo_lab_keepalives_total" in text
+
+
+COUNT_IN_A_PROCESS = """
+import django, os, sys
+os.environ["DJANGO_SETTINGS_MODULE"] = "tests.project.settings"
+django.setup()
+from hastexo_lab import metrics
+for _ in range(int(sys.argv[1])):
+    metrics.KEEPALIVES.inc()
+metrics.sweep_ran("reaper", 0.5, 3)
+if len(sys.argv) > 2:
+    server = metrics.serve_worker_metrics(int(sys.argv[2]), addr="127.0.0.1")
+    print("serving", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_several_processes_add_up_in_multiprocess_mode(tmp_path):
+    import socket
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path), PYTHONPATH=ROOT)
+    for count in (3, 4):
+        subprocess.run([sys.executable, "-c", COUNT_IN_A_PROCESS, str(count)], cwd=ROOT, env=env, check=True,
+                       timeout=60)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    worker = subprocess.Popen([sys.executable, "-c", COUNT_IN_A_PROCESS, "5", str(port)], cwd=ROOT, env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout.readline().strip() == "serving"
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    finally:
+        worker.stdin.close()
+        worker.wait(timeout=30)
+    assert "hastexo_lab_keepalives_total 12.0" in text
+    assert 'hastexo_lab_sweep_seconds_count{sweep="reaper"} 3.0' in text

@@ -1,0 +1,120 @@
+"""The hastexo_lab Tutor plugin: the block in the openedx image, its settings
+in the LMS and Studio, its Celery worker and beat, the terminal gateway
+behind the LMS's proxy, optionally Apache Guacamole, and the migrations at
+``tutor ... do init``. Written against Tutor's v1 hooks API (Tutor 21, 22).
+"""
+
+import os
+import re
+import secrets
+from importlib import resources
+
+from tutor import hooks
+from tutor.exceptions import TutorError
+
+from . import __version__
+
+NAME = "hastexo_lab"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Values with defaults; an operator sets any of them with
+# `tutor config save --set HASTEXO_LAB_...=...`.
+DEFAULTS = {
+    "VERSION": __version__,
+    # What the openedx image installs (a version on the package index, a
+    # VCS URL, a wheel's path in the build context).
+    "PIP_REQUIREMENT": "hastexo-lab=={{ HASTEXO_LAB_VERSION }}",
+    # name -> provider settings (the block's `providers`); order is preference.
+    "PROVIDERS": {},
+    # Any other of the block's settings (docs/settings.md), merged last.
+    "SETTINGS": {},
+    # "builtin" (the SSH terminal gateway) or "guacamole".
+    "TERMINAL": "builtin",
+    "TERMINAL_PATH": "/hastexo-lab-terminal/",
+    "TERMINAL_PORT": 8090,
+    "TASK_QUEUE": "hastexo_lab",
+    "WORKER_CONCURRENCY": 4,
+    "METRICS_PORT": 9464,
+    "RUN_GUACAMOLE": False,
+    "GUACAMOLE_PATH": "/guacamole/",
+    "GUACD_IMAGE": "guacamole/guacd:1.6.0",
+    "GUACAMOLE_IMAGE": "guacamole/guacamole:1.6.0",
+}
+# Secrets made once by Tutor and kept in config.yml.
+UNIQUE = {
+    "ENCRYPTION_KEY": "{{ 32|random_string }}",
+    "METRICS_TOKEN": "{{ 32|random_string }}",
+    # Guacamole's json-secret-key must be 32 hex digits; random_string gives
+    # letters and digits, so a filter of our own makes it.
+    "GUACAMOLE_SECRET_KEY": "{{ 16|hastexo_lab_hex }}",
+}
+
+
+def _hex(length):
+    """``length`` random bytes as hex digits."""
+    return secrets.token_hex(int(length))
+
+
+hooks.Filters.CONFIG_DEFAULTS.add_items([(f"HASTEXO_LAB_{key}", value) for key, value in DEFAULTS.items()])
+hooks.Filters.CONFIG_UNIQUE.add_items([(f"HASTEXO_LAB_{key}", value) for key, value in UNIQUE.items()])
+hooks.Filters.ENV_TEMPLATE_FILTERS.add_item(("hastexo_lab_hex", _hex))
+
+
+@hooks.Actions.CONFIG_LOADED.add()
+def _check(config):
+    """Refuse a configuration the block or its services could not run with,
+    naming the value (``tutor config save`` and every command that renders)."""
+    problems = list(problems_in(config))
+    if problems:
+        raise TutorError("hastexo_lab: " + "; ".join(problems))
+
+
+def problems_in(config):
+    def value(key):
+        return config.get(f"HASTEXO_LAB_{key}", DEFAULTS.get(key))
+    if value("TERMINAL") not in ("builtin", "guacamole"):
+        yield f"HASTEXO_LAB_TERMINAL must be builtin or guacamole, not {value('TERMINAL')!r}"
+    path = value("TERMINAL_PATH")
+    if not isinstance(path, str) or not re.fullmatch(r"/[A-Za-z0-9._~/-]*/", path) or path == "/":
+        yield f"HASTEXO_LAB_TERMINAL_PATH must be a path such as /some-path/ (a slash first and last), not {path!r}"
+    path = value("GUACAMOLE_PATH")
+    if not isinstance(path, str) or not re.fullmatch(r"/[A-Za-z0-9._~-]+/", path):
+        yield ("HASTEXO_LAB_GUACAMOLE_PATH must be one path segment such as /guacamole/ (its web application's "
+               f"context), not {path!r}")
+    for key in ("TERMINAL_PORT", "METRICS_PORT"):
+        port = value(key)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65_536:
+            yield f"HASTEXO_LAB_{key} must be a TCP port (1-65535), not {port!r}"
+    concurrency = value("WORKER_CONCURRENCY")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 256:
+        yield f"HASTEXO_LAB_WORKER_CONCURRENCY must be a whole number from 1 to 256, not {concurrency!r}"
+    for key in ("PROVIDERS", "SETTINGS"):
+        if not isinstance(value(key), dict):
+            yield f"HASTEXO_LAB_{key} must be a mapping, not {type(value(key)).__name__}"
+    if isinstance(value("SETTINGS"), dict):
+        managed = sorted(set(value("SETTINGS")) & MANAGED)
+        if managed:
+            yield (f"HASTEXO_LAB_SETTINGS must not set {', '.join(managed)}: the plugin sets them from its own "
+                   "HASTEXO_LAB_* values")
+    key = config.get("HASTEXO_LAB_GUACAMOLE_SECRET_KEY")
+    if key is not None and not re.fullmatch(r"[0-9A-Fa-f]{32}", str(key)):
+        yield "HASTEXO_LAB_GUACAMOLE_SECRET_KEY must be 32 hex digits (openssl rand -hex 16)"
+    if value("TERMINAL") == "guacamole" and not value("RUN_GUACAMOLE") and not (
+            isinstance(value("SETTINGS"), dict) and value("SETTINGS").get("guacamole_url")):
+        yield ("HASTEXO_LAB_TERMINAL is guacamole: set HASTEXO_LAB_RUN_GUACAMOLE=true, or point the block at "
+               "your own Guacamole with guacamole_url (and guacamole_api_url) in HASTEXO_LAB_SETTINGS")
+
+
+# The block's settings the plugin writes itself (see patches/openedx-common-settings).
+MANAGED = {"providers", "terminal", "terminal_url", "terminal_frame_ancestors", "task_queue", "encryption_keys",
+           "metrics_token", "metrics_port", "guacamole_secret_key"}
+
+# Patches: one file per patch in patches/, named by the patch.
+for name in sorted(os.listdir(os.path.join(HERE, "patches"))):
+    with open(os.path.join(HERE, "patches", name), encoding="utf-8") as handle:
+        hooks.Filters.ENV_PATCHES.add_item((name, handle.read()))
+
+# `tutor local|dev|k8s do init`: the block's migrations, in the LMS's job container.
+hooks.Filters.CLI_DO_INIT_TASKS.add_item((
+    "lms", resources.files("tutor_hastexo_lab").joinpath("templates", NAME, "tasks", "lms", "init.sh")
+    .read_text(encoding="utf-8")))
