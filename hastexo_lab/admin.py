@@ -85,6 +85,9 @@ class StackAdmin(admin.ModelAdmin):
             context = {
                 **self.admin_site.each_context(request), "title": title, "opts": self.model._meta,
                 "action": request.POST.get("action"), "plan": plan, "stacks": stacks,
+                # All the changelist's stacks: the confirmation carries the
+                # filters (the URL) instead of every id.
+                "select_across": request.POST.get("select_across") == "1",
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "admin/hastexo_lab/stack/confirm_action.html", context)
@@ -104,19 +107,19 @@ class StackAdmin(admin.ModelAdmin):
                               messages.WARNING)
         return None
 
-    @admin.action(description=_("Suspend the selected stacks"))
+    @admin.action(description=_("Suspend the selected stacks"), permissions=["change"])
     def suspend_stacks(self, request, queryset):
         return self._act(request, queryset, "suspend", _("Suspend these stacks?"))
 
-    @admin.action(description=_("Resume the selected stacks"))
+    @admin.action(description=_("Resume the selected stacks"), permissions=["change"])
     def resume_stacks(self, request, queryset):
         return self._act(request, queryset, "resume", _("Resume these stacks?"))
 
-    @admin.action(description=_("Delete the selected stacks at the cloud"))
+    @admin.action(description=_("Delete the selected stacks at the cloud"), permissions=["change"])
     def delete_stacks(self, request, queryset):
         return self._act(request, queryset, "delete", _("Delete these stacks at their cloud?"))
 
-    @admin.action(description=_("Reconcile the selected stacks with the cloud"))
+    @admin.action(description=_("Reconcile the selected stacks with the cloud"), permissions=["change"])
     def reconcile_stacks(self, request, queryset):
         return self._act(request, queryset, "reconcile", _("Reconcile these stacks?"))
 

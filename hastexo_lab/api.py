@@ -86,10 +86,17 @@ def launch_within_limit(course_id, anonymous_student_id, providers, *, learner=N
     verdict = limits.verdict(learner.pk if learner is not None else None, anonymous_student_id)
     if verdict is not None and verdict.blocks:
         stack = find(stack_name(course_id, anonymous_student_id, lab))
-        if stack is None or stack.status not in lc.UP:
+        if stack is None or stack.status in NEEDS_A_NEW_RUN:
             return limited(verdict, stack)
     stack = launch(course_id, anonymous_student_id, providers, learner=learner, lab=lab, **options)
     return with_notice(status_for(stack), verdict)
+
+
+# States from which bringing a lab up again means a new launch or a resume
+# (what a blocking usage limit refuses); a lab in any other state is up or
+# on its way up already, and goes on.
+NEEDS_A_NEW_RUN = lc.RELAUNCHABLE | {lc.VANISHED, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED,
+                                     lc.RESUME_FAILED}
 
 
 def limited(verdict, stack=None):
@@ -300,7 +307,8 @@ def keepalive_by_name(name, suspend_timeout, delete_age):
     stack = Stack.objects.filter(name=name).first()
     if stack is None:
         return status_for(None)
-    if stack.status in (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED, lc.RESUME_FAILED):
+    if stack.status in NEEDS_A_NEW_RUN:
+        # (During a suspend, a keepalive would ask for a resume once it is done.)
         verdict = blocking_verdict(stack)
         if verdict is not None:
             return limited(verdict, stack)

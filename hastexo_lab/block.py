@@ -298,7 +298,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         if stack is None or stack.status in lc.ABSENT or stack.status in lc.FAILED:
             return {"status": "failed", "message": str(self._i18n(_("Start your lab first, then check it.")))}
         if stack.status not in lc.UP:
-            verdict = api.blocking_verdict(stack)
+            verdict = api.blocking_verdict(stack) if stack.status in api.NEEDS_A_NEW_RUN else None
             if verdict is not None:
                 return {"status": "failed", "message": verdict.message()}
             api.bring_up(stack)

@@ -127,7 +127,7 @@ class Settings:
     lab_usage_limit_breach_policy: str | None = None
     # The LMS's metrics endpoint answers scrapes that bring this bearer
     # token; empty: the endpoint is off. Workers serve theirs on
-    # metrics_port (0: off), or with ``hastexo-lab metrics``.
+    # metrics_port (0: off).
     metrics_token: str = ""
     metrics_port: int = 0
 

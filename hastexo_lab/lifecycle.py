@@ -135,7 +135,7 @@ def transition(stack, from_states, to_state, reason, *, task_id="", where=None, 
     if won:
         stack.refresh_from_db()
         _logged(stack, stack.previous_status, to_state, reason, task_id)
-        metrics.transitioned(stack.pk, stack.provider, to_state, now)
+        metrics.transitioned(stack.pk, stack.provider, stack.previous_status, to_state, now)
     else:
         log.info("stack %s: lost the race for %s -> %s (%s)", stack.name,
                  "/".join(s or "NEW" for s in from_states), to_state, reason)
@@ -160,7 +160,7 @@ def create(reason, *, task_id="", **fields):
     except IntegrityError:
         return Stack.objects.get(name=fields["name"]), False
     _logged(stack, NEW, LAUNCH_PENDING, reason, task_id)
-    metrics.transitioned(stack.pk, stack.provider, LAUNCH_PENDING, now)
+    metrics.transitioned(stack.pk, stack.provider, NEW, LAUNCH_PENDING, now)
     return stack, True
 
 

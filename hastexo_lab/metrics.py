@@ -54,20 +54,27 @@ SWEEP_FAILURES = Counter("hastexo_lab_sweep_failures", "Sweep runs that failed (
 KEEPALIVES = Counter("hastexo_lab_keepalives", "Keepalives received from learners' pages.")
 CHECKS = Counter("hastexo_lab_checks", "Progress checks run, by how they ended.", ["outcome"])
 
-# Completion state -> (the operation, the state its request wrote).
-_COMPLETIONS = {"CREATE_COMPLETE": ("launch", "LAUNCH_PENDING"), "RESUME_COMPLETE": ("resume", "RESUME_PENDING"),
-                "SUSPEND_COMPLETE": ("suspend", "SUSPEND_PENDING")}
+# (from, to) of a finished launch, resume or suspend -> (the operation, the
+# state its request wrote). Other ways into the same states (a cancelled
+# suspend back to running, an adopted suspended stack) are not durations.
+_COMPLETIONS = {
+    ("CREATE_IN_PROGRESS", "CREATE_COMPLETE"): ("launch", "LAUNCH_PENDING"),
+    ("RESUME_IN_PROGRESS", "RESUME_COMPLETE"): ("resume", "RESUME_PENDING"),
+    ("RESUME_PENDING", "RESUME_COMPLETE"): ("resume", "RESUME_PENDING"),
+    ("SUSPEND_IN_PROGRESS", "SUSPEND_COMPLETE"): ("suspend", "SUSPEND_PENDING"),
+    ("SUSPEND_PENDING", "SUSPEND_COMPLETE"): ("suspend", "SUSPEND_PENDING"),
+}
 
 
-def transitioned(stack_id, provider, to_state, at):
+def transitioned(stack_id, provider, from_state, to_state, at):
     """Count one transition; at the end of a launch, resume or suspend,
     observe how long it took since it was asked for (the log's timestamps)."""
     try:
         TRANSITIONS.labels(to_state).inc()
-        if to_state not in _COMPLETIONS:
+        if (from_state, to_state) not in _COMPLETIONS:
             return
         from .models import StackLog
-        operation, start = _COMPLETIONS[to_state]
+        operation, start = _COMPLETIONS[(from_state, to_state)]
         began = (StackLog.objects.filter(stack_id=stack_id, to_status=start, created_at__lte=at)
                  .order_by("-created_at", "-id").values_list("created_at", flat=True).first())
         if began is not None:

@@ -246,7 +246,9 @@ def reconcile_stacks(stack_ids, now=None, send=None, who="an operator"):
                 follow.append(FollowUp("poll", stack.pk, seq=seq))
         elif stack.status in RECONCILE_RETRY:
             target, kind = RECONCILE_RETRY[stack.status]
-            if lc.transition(stack, stack.status, target, f"retried by {who}", attempts=0):
+            # An operator's suspend is wanted now, whatever the learner's deadline said.
+            fields = {"suspend_by": now} if kind == "suspend" else {}
+            if lc.transition(stack, stack.status, target, f"retried by {who}", attempts=0, **fields):
                 follow.append(FollowUp(kind, stack.pk))
         elif stack.status in lc.EXPECTED_AT_CLOUD and stack.provider_stack_id:
             at_rest.setdefault(stack.provider, []).append(stack)

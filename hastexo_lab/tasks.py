@@ -184,7 +184,8 @@ def _sweep(name, function):
     close_old_connections()
     began, done = time.monotonic(), None
     try:
-        done = len(function())
+        result = function()
+        done = result if isinstance(result, int) else len(result)
         return done
     except Exception:
         log.exception("%s: this run failed; the next one will try again", name)

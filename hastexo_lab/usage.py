@@ -53,6 +53,9 @@ RUNNING = frozenset({
     lc.DELETE_PENDING, lc.DELETE_IN_PROGRESS, lc.DELETE_FAILED,
 })
 SUSPENDED = frozenset({lc.SUSPEND_COMPLETE, lc.RESUME_PENDING, lc.RESUME_FAILED})
+# What a learner's usage limit counts (running_seconds, running_spans): not
+# the time a failed suspend or delete keeps a lab up, which is no doing of theirs.
+LEARNER_RUNNING = RUNNING - {lc.SUSPEND_FAILED, lc.DELETE_FAILED}
 LAUNCH = lc.LAUNCH_PENDING
 RESUME = lc.RESUME_PENDING
 
@@ -61,9 +64,9 @@ HOURS_DIGITS = 4
 MONEY_DIGITS = 4
 
 LEARNER_COLUMNS = ("course_id", "anonymous_student_id", "learner", "hours_running", "hours_suspended", "launches",
-                   "resumes", "cost", "cost_always_running", "saving", "priced")
+                   "resumes", "cost", "cost_always_running", "saving", "currency", "priced")
 COURSE_COLUMNS = ("course_id", "learners", "hours_running", "hours_suspended", "launches", "resumes", "cost",
-                  "cost_always_running", "saving", "priced")
+                  "cost_always_running", "saving", "currency", "priced")
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ def _params(since, until):
     return params
 
 
-def _totals_sql(since, until, filters, *, usernames=False):
+def _totals_sql(since, until, filters, *, usernames=False, running_states=RUNNING):
     seconds, greatest = _vendor_sql()
     params = _params(since, until)
     spans = _spans_sql(params, **filters)
@@ -176,7 +179,7 @@ def _totals_sql(since, until, filters, *, usernames=False):
         # Rows over before the window add nothing (those at since itself may be a launch).
         where = f"WHERE {end} > %(since)s OR w.started >= %(since)s"
         counted = " AND w.started >= %(since)s"
-    running = seconds.format(cond=f"w.to_status IN {_states('run', RUNNING, params)}", a=start, b=end)
+    running = seconds.format(cond=f"w.to_status IN {_states('run', running_states, params)}", a=start, b=end)
     suspended = seconds.format(cond=f"w.to_status IN {_states('sus', SUSPENDED, params)}", a=start, b=end)
     launches = f"COUNT(CASE WHEN w.to_status = %(launch)s{counted} THEN 1 END)"
     resumes = f"COUNT(CASE WHEN w.to_status = %(resume)s{counted} THEN 1 END)"
@@ -204,10 +207,10 @@ def _totals_sql(since, until, filters, *, usernames=False):
     return sql, params
 
 
-def _usages(since, until, filters, *, usernames=False):
+def _usages(since, until, filters, *, usernames=False, running_states=RUNNING):
     """[(Usage, username or None)]; the username only when asked for."""
     since, until = _window(since, until)
-    sql, params = _totals_sql(since, until, filters, usernames=usernames)
+    sql, params = _totals_sql(since, until, filters, usernames=usernames, running_states=running_states)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -239,11 +242,14 @@ def _one_learner(learner_id, anonymous_student_id):
 
 
 def running_seconds(since, until, *, learner_id=None, anonymous_student_id=None):
-    """One learner's running seconds over ``[since, until]``, all courses and labs
-    together (two labs up at once count twice). ``learner_id`` when given, else
+    """One learner's running seconds over ``[since, until]`` as their usage
+    limit counts them (LEARNER_RUNNING), all courses and labs together (two
+    labs up at once count twice). ``learner_id`` when given, else
     ``anonymous_student_id``."""
-    learner = _one_learner(learner_id, anonymous_student_id)
-    return sum(usage.running_seconds for usage in totals(since, until, **learner))
+    filters = {"course_id": None, "learner_id": None, "anonymous_student_id": None,
+               **_one_learner(learner_id, anonymous_student_id)}
+    return sum(usage.running_seconds
+               for usage, _ in _usages(since, until, filters, running_states=LEARNER_RUNNING))
 
 
 def running_spans(since, until, *, learner_id=None, anonymous_student_id=None):
@@ -255,7 +261,7 @@ def running_spans(since, until, *, learner_id=None, anonymous_student_id=None):
     since, until = _window(since, until)
     params = _params(since, until)
     spans = _spans_sql(params, **learner)
-    running = _states("run", RUNNING, params)
+    running = _states("run", LEARNER_RUNNING, params)
     sql = f"SELECT w.stack_id, w.started, w.ended FROM ({spans}) w WHERE w.to_status IN {running}"
     if since is not None:
         sql += " AND (w.ended IS NULL OR w.ended > %(since)s)"
@@ -286,7 +292,7 @@ def _price(prices, provider):
     return float(price.get("running", 0) or 0), float(price.get("suspended", 0) or 0)
 
 
-def report(group, since=None, until=None, *, prices=None, course_id=None):
+def report(group, since=None, until=None, *, prices=None, course_id=None, currency=""):
     """Usage and cost per learner (``group="learner"``) or per course
     (``"course"``) over ``[since, until]``, as a list of dicts sorted by course
     and learner.
@@ -295,7 +301,7 @@ def report(group, since=None, until=None, *, prices=None, course_id=None):
     provider without a price costs 0 and makes its rows' ``priced`` False
     (unless it billed no hours). ``cost_always_running`` is the bill had
     nothing been suspended: all hours at the running price; ``saving`` is the
-    difference.
+    difference, in ``currency``.
     """
     if group not in GROUPS:
         raise ValueError(f"unknown group {group!r}: use one of {', '.join(GROUPS)}")
@@ -337,7 +343,8 @@ def report(group, since=None, until=None, *, prices=None, course_id=None):
                    hours_suspended=round(acc["suspended"], HOURS_DIGITS),
                    launches=acc["launches"], resumes=acc["resumes"],
                    cost=round(acc["cost"], MONEY_DIGITS), cost_always_running=round(acc["always"], MONEY_DIGITS),
-                   saving=round(acc["always"] - acc["cost"], MONEY_DIGITS), priced=acc["priced"])
+                   saving=round(acc["always"] - acc["cost"], MONEY_DIGITS), currency=currency,
+                   priced=acc["priced"])
         rows.append(row)
     rows.sort(key=lambda row: (row["course_id"], row.get("learner", ""), row.get("anonymous_student_id", "")))
     return rows

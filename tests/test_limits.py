@@ -115,3 +115,29 @@ def test_an_all_time_limit_blocks_for_good(workbench_settings):
     assert verdict.blocks and verdict.until is None
     assert verdict.message() == ("You have used your lab time: 2 hours. New labs cannot be started; please "
                                  "contact the course team.")
+
+
+@pytest.mark.django_db
+def test_time_a_failed_delete_keeps_a_lab_up_is_not_the_learners(workbench_settings):
+    limit(workbench_settings, "block")
+    stuck = ran("alice", hours=1, ago_hours=1)
+    StackLog.objects.filter(stack=stuck, to_status=lc.DELETE_COMPLETE).delete()
+    StackLog.objects.create(stack=stuck, from_status=lc.DELETE_IN_PROGRESS, to_status=lc.DELETE_FAILED,
+                            created_at=timezone.now() - timedelta(hours=1))
+    verdict = limits.verdict(None, "alice")
+    assert verdict.used == pytest.approx(HOUR, abs=5) and not verdict.over
+
+
+@pytest.mark.django_db
+def test_a_lab_on_its_way_up_goes_on_and_a_suspend_under_way_is_not_followed_by_a_resume(lab, workbench_settings):
+    limit(workbench_settings, "block")
+    assert call(lab, SSH, "status", {"launch": True}).json()["phase"] == "queued"
+    stack = Stack.objects.get(anonymous_student_id="alice", status=lc.LAUNCH_PENDING)
+    ran("alice", hours=3, ago_hours=2)
+    # Being created already: the page goes on showing it (no new launch is needed).
+    assert call(lab, SSH, "status", {"launch": True}).json()["phase"] == "queued"
+    Stack.objects.filter(pk=stack.pk).update(status=lc.SUSPEND_IN_PROGRESS, provider="default")
+    reply = call(lab, SSH, "keepalive", {}).json()
+    assert reply["phase"] == "limited"
+    stack.refresh_from_db()
+    assert not stack.resume_requested

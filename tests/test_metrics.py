@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 
 from hastexo_lab import api, metrics, tasks
 from hastexo_lab import lifecycle as lc
+from hastexo_lab.models import Stack
 
 from .factories import make_stack
 from .helpers import ROOT
@@ -128,3 +129,17 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path):
         worker.wait(timeout=30)
     assert "hastexo_lab_keepalives_total 12.0" in text
     assert 'hastexo_lab_sweep_seconds_count{sweep="reaper"} 3.0' in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_suspend_is_not_a_launch_and_the_ticket_sweep_counts(lab_settings):
+    from hastexo_lab import operations
+    stack = make_stack(lc.CREATE_COMPLETE, provider="cloud-a")
+    launches = value("hastexo_lab_operation_seconds_count", operation="launch", provider="cloud-a")
+    assert api.suspend(stack)
+    operations.cancel_suspend(stack)
+    assert Stack.objects.get(pk=stack.pk).status == lc.CREATE_COMPLETE
+    assert value("hastexo_lab_operation_seconds_count", operation="launch", provider="cloud-a") == launches
+    failures = value("hastexo_lab_sweep_failures_total", sweep="reaper (terminal tickets)")
+    tasks.reaper()
+    assert value("hastexo_lab_sweep_failures_total", sweep="reaper (terminal tickets)") == failures

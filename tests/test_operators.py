@@ -187,3 +187,31 @@ def test_zombies_listed_and_deleted(cloud, lab_settings):
     assert "hxl-zombie-1" in run("zombies", "--delete")
     wait_until(lambda: not [s for s in provider.list_stacks(prefix="hxl-") if s.name == "hxl-zombie-1"
                             and not (s.action == "DELETE" and s.in_progress)], 10, what="the zombie to go")
+
+
+@pytest.mark.django_db
+def test_view_only_staff_see_stacks_but_cannot_act(client, django_user_model):
+    from django.contrib.auth.models import Permission
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_stack"))
+    client.force_login(viewer)
+    running = make_stack(lc.CREATE_COMPLETE)
+    listing = client.get(CHANGELIST)
+    assert listing.status_code == 200 and running.name in listing.content.decode()
+    assert "suspend_stacks" not in listing.content.decode()
+    client.post(CHANGELIST, {"action": "suspend_stacks", "_selected_action": [running.pk], "confirmed": "yes"})
+    assert Stack.objects.get(pk=running.pk).status == lc.CREATE_COMPLETE
+
+
+@pytest.mark.django_db
+def test_all_the_changelists_stacks_at_once_carry_the_filter_not_the_ids(admin_client):
+    chosen = [make_stack(lc.CREATE_COMPLETE, course_id="big") for _ in range(3)]
+    other = make_stack(lc.CREATE_COMPLETE, course_id="small")
+    url = f"{CHANGELIST}?course_id=big"
+    data = {"action": "suspend_stacks", "_selected_action": [chosen[0].pk], "select_across": "1", "index": "0"}
+    page = admin_client.post(url, data).content.decode()
+    assert 'name="select_across" value="1"' in page and page.count('name="_selected_action"') == 1
+    admin_client.post(url, {"action": "suspend_stacks", "select_across": "1", "_selected_action": [chosen[0].pk],
+                            "confirmed": "yes"})
+    assert {s.status for s in Stack.objects.filter(course_id="big")} == {lc.SUSPEND_PENDING}
+    assert Stack.objects.get(pk=other.pk).status == lc.CREATE_COMPLETE

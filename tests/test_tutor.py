@@ -83,6 +83,12 @@ def test_enable_renders_settings_the_block_accepts_and_secrets_made_once(tutor):
         assert settings.task_queue == "hastexo_lab" and settings.metrics_port == 9464
     run("config", "save")
     assert config(root)["HASTEXO_LAB_GUACAMOLE_SECRET_KEY"] == key  # stable
+    # Another framing origin, and a rotation: the old key still decrypts.
+    run("config", "save", "--set", 'HASTEXO_LAB_FRAME_ANCESTORS=["https://apps.example.com"]',
+        "--set", 'HASTEXO_LAB_OLD_ENCRYPTION_KEYS=["an-older-key-of-some-length"]')
+    settings = conf.parse(rendered_settings(root))
+    assert settings.terminal_frame_ancestors[-1] == "https://apps.example.com"
+    assert settings.encryption_keys == (saved["HASTEXO_LAB_ENCRYPTION_KEY"], "an-older-key-of-some-length")
 
 
 def test_the_image_installs_the_block_without_touching_the_operators_pip_list(tutor):
@@ -158,6 +164,8 @@ def test_guacamole_on_request_with_its_key_wired_to_the_block(tutor):
     ("HASTEXO_LAB_WORKER_CONCURRENCY=0", "HASTEXO_LAB_WORKER_CONCURRENCY must be a whole number from 1 to 256"),
     ("HASTEXO_LAB_GUACAMOLE_SECRET_KEY=not-hex", "HASTEXO_LAB_GUACAMOLE_SECRET_KEY must be 32 hex digits"),
     ("HASTEXO_LAB_PROVIDERS=[1]", "HASTEXO_LAB_PROVIDERS must be a mapping, not list"),
+    ('HASTEXO_LAB_FRAME_ANCESTORS=["apps.example.com"]', "HASTEXO_LAB_FRAME_ANCESTORS must be a list of origins"),
+    ('HASTEXO_LAB_OLD_ENCRYPTION_KEYS=["short"]', "HASTEXO_LAB_OLD_ENCRYPTION_KEYS must be a list"),
     ('HASTEXO_LAB_SETTINGS={"terminal": "guacamole"}', "HASTEXO_LAB_SETTINGS must not set terminal"),
     ("HASTEXO_LAB_TERMINAL=guacamole", "set HASTEXO_LAB_RUN_GUACAMOLE=true"),
 ])

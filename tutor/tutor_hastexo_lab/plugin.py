@@ -32,6 +32,11 @@ DEFAULTS = {
     "TERMINAL": "builtin",
     "TERMINAL_PATH": "/hastexo-lab-terminal/",
     "TERMINAL_PORT": 8090,
+    # Origins besides the LMS's, Studio's and the learning MFE's whose pages
+    # frame the terminal.
+    "FRAME_ANCESTORS": [],
+    # Keys that encrypted lab secrets before (a rotation): still read, never written.
+    "OLD_ENCRYPTION_KEYS": [],
     "TASK_QUEUE": "hastexo_lab",
     "WORKER_CONCURRENCY": 4,
     "METRICS_PORT": 9464,
@@ -91,6 +96,14 @@ def problems_in(config):
     for key in ("PROVIDERS", "SETTINGS"):
         if not isinstance(value(key), dict):
             yield f"HASTEXO_LAB_{key} must be a mapping, not {type(value(key)).__name__}"
+    origins = value("FRAME_ANCESTORS")
+    if not isinstance(origins, list) or not all(
+            isinstance(o, str) and re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", o) for o in origins):
+        yield ("HASTEXO_LAB_FRAME_ANCESTORS must be a list of origins such as https://apps.example.com, "
+               f"not {origins!r}")
+    keys = value("OLD_ENCRYPTION_KEYS")
+    if not isinstance(keys, list) or not all(isinstance(k, str) and len(k) >= 16 for k in keys):
+        yield "HASTEXO_LAB_OLD_ENCRYPTION_KEYS must be a list of the keys used before (16 characters or more)"
     if isinstance(value("SETTINGS"), dict):
         managed = sorted(set(value("SETTINGS")) & MANAGED)
         if managed:

@@ -162,7 +162,8 @@ class Command(BaseCommand):
         since_at = _when(since, "--since") or until_at - timedelta(days=days)
         settings = conf.get_settings()
         try:
-            rows = usage.report(by, since_at, until_at, prices=settings.hourly_prices, course_id=course)
+            rows = usage.report(by, since_at, until_at, prices=settings.hourly_prices, course_id=course,
+                                currency=settings.currency)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         text = io.StringIO()
