@@ -181,6 +181,8 @@ def main():
             minutes = [(requests / max(1e-9, (overhead + DURATIONS["resume"]) / 60)) for overhead, requests in resumed]
             print(f"status requests per learner per minute while waiting for a resume: "
                   f"{statistics.median(minutes):.1f} (median)")
+            print(f"status requests per resume (the whole wait): "
+                  f"{statistics.median([requests for _, requests in resumed]):.1f} (median)")
             print(f"total {time.time() - started:.0f} s")
     finally:
         cloud.stop()
