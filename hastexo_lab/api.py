@@ -246,8 +246,7 @@ def status_for(stack):
         reply["message"] = str(_(stack.error_message))
     if stack is not None:
         reply["status"] = stack.status
-        poll_in = (QUEUED_POLL_MS if phase == QUEUED
-                   else _poll_in(stack) if phase in (CREATING, RESUMING, WAITING, DELETING) else None)
+        poll_in = _poll_in(stack) if phase in (QUEUED, CREATING, RESUMING, WAITING, DELETING) else None
         if poll_in is not None:
             reply["poll_in"] = poll_in
     return reply
@@ -259,9 +258,6 @@ def status_for(stack):
 LATE_POLL_MS = 250
 LATE_FOR = 1.5
 OVERDUE_POLL_MS = 500
-# A queued launch is picked up by a worker in moments (the message goes out
-# on commit); then the reply can say when the lab is likely ready.
-QUEUED_POLL_MS = 300
 
 
 # With no history at the provider, how long the page asks every LATE_POLL_MS

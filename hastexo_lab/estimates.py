@@ -4,12 +4,14 @@ its first login (the stacks' ``reachable_at``). The worker polls when
 completion is due, and the page is told when to ask next, instead of both
 backing off blindly.
 
-Each figure is the median of the most recent SAMPLE cases at that provider,
-kept per process for TTL seconds (GROWING_TTL while fewer cases are known). With no history there is no estimate, and
+Each figure is a low quantile (QUANTILE, nearest rank) of the most recent
+SAMPLE cases at that provider, since a look a little early costs one more
+quick request, while a look a little late costs the learner the wait until
+the next one. Figures are kept per process for TTL seconds (GROWING_TTL
+while fewer cases are known). With no history there is no estimate, and
 callers fall back on their own backoff.
 """
 
-import statistics
 import threading
 import time
 
@@ -19,6 +21,7 @@ from . import lifecycle as lc
 from .models import Stack, StackLog
 
 SAMPLE = 20
+QUANTILE = 0.3
 # A machine booting with no history: look again this soon (seconds).
 FIRST_BOOT_LOOK = 0.25
 TTL = 30.0
@@ -30,6 +33,9 @@ SPANS = {
     lc.DELETE_IN_PROGRESS: (lc.DELETE_IN_PROGRESS, lc.DELETE_COMPLETE),
 }
 BOOT = "boot"
+# A pending state -> the working state its task starts.
+WORK_OF = {lc.LAUNCH_PENDING: lc.CREATE_IN_PROGRESS, lc.RESUME_PENDING: lc.RESUME_IN_PROGRESS,
+           lc.DELETE_PENDING: lc.DELETE_IN_PROGRESS}
 
 _cache = {}
 _lock = threading.Lock()
@@ -46,10 +52,15 @@ def expected(provider, what):
         if hit is not None and time.monotonic() - hit[2] < (TTL if hit[1] >= SAMPLE else GROWING_TTL):
             return hit[0]
     durations = _boot(provider) if what == BOOT else _span(provider, *SPANS[what])
-    value = statistics.median(durations) if durations else None
+    value = _quantile(durations, QUANTILE) if durations else None
     with _lock:
         _cache[key] = (value, len(durations), time.monotonic())
     return value
+
+
+def _quantile(values, q):
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1))]
 
 
 def forget():
@@ -82,12 +93,15 @@ def until_ready(stack, now):
             return 0.0
         boot = expected(stack.provider, BOOT)
         return FIRST_BOOT_LOOK if boot is None else boot - elapsed
-    if stack.status not in (lc.CREATE_IN_PROGRESS, lc.RESUME_IN_PROGRESS, lc.DELETE_IN_PROGRESS):
+    # A task is about to start the work: as good as started (its message goes
+    # out on commit), so the page can be told at once when to ask.
+    status = WORK_OF.get(stack.status, stack.status)
+    if status not in (lc.CREATE_IN_PROGRESS, lc.RESUME_IN_PROGRESS, lc.DELETE_IN_PROGRESS):
         return None
-    heat = expected(stack.provider, stack.status)
+    heat = expected(stack.provider, status)
     if heat is None:
         return None
     if heat <= elapsed:
         return heat - elapsed  # Heat is slower than usual
-    boot = (expected(stack.provider, BOOT) or 0.0) if stack.status == lc.CREATE_IN_PROGRESS else 0.0
+    boot = (expected(stack.provider, BOOT) or 0.0) if status == lc.CREATE_IN_PROGRESS else 0.0
     return heat - elapsed + boot
