@@ -21,7 +21,9 @@ setup(
     license="AGPL-3.0-or-later",
     packages=find_packages(include=["hastexo_cloudsim", "hastexo_cloudsim.*"]),
     python_requires=">=3.11",
-    install_requires=["PyYAML", "cryptography", "asyncssh"],
+    # yaql evaluates HOT's yaql function as Heat does; regex bounds the time a
+    # parameter's allowed_pattern may take.
+    install_requires=["PyYAML", "cryptography", "asyncssh", "yaql>=3.0", "regex>=2023.0"],
     entry_points={"console_scripts": ["hastexo-cloudsim = hastexo_cloudsim.cli:main"]},
     classifiers=[
         "License :: OSI Approved :: GNU Affero General Public License v3 or later (AGPLv3+)",

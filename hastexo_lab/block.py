@@ -13,8 +13,8 @@ from xblock.utils.resources import ResourceLoader
 from xblock.utils.studio_editable import StudioEditableXBlockMixin
 from xblock.validation import ValidationMessage
 
-from . import api, authoring, conf, olx
-from .providers import ProviderConfigError
+from . import api, authoring, clouds, conf, olx
+from .providers import ProviderConfigError, ProviderError
 
 log = logging.getLogger(__name__)
 loader = ResourceLoader(__name__)
@@ -417,6 +417,28 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         return frag
 
     @XBlock.json_handler
+    def check_template(self, data, suffix=""):
+        """Studio: ask each of the lab's clouds what it thinks of the lab's
+        template (Heat's own validation), before any learner launches it."""
+        _object(data)
+        try:
+            candidates = self._launch_candidates()
+        except authoring.TemplateNotFound as exc:
+            return {"results": [{"provider": "", "ok": False, "message": str(exc)}]}
+        results = []
+        for candidate in candidates:
+            result = {"provider": candidate["name"], "ok": False}
+            try:
+                provider = clouds.get_provider(candidate["name"])
+                parameters = provider.validate_template(candidate["template"], _yaml_or_empty(candidate["environment"]))
+                result.update(ok=True, message=str(self._i18n(_("Accepted. Parameters: {names}").format(
+                    names=", ".join(sorted(parameters)) or "-"))))
+            except (ProviderError, ProviderConfigError) as exc:
+                result["message"] = getattr(exc, "message", None) or str(exc)
+            results.append(result)
+        return {"results": results}
+
+    @XBlock.json_handler
     def submit_studio_edits(self, data, suffix=""):
         """Studio's Save: values of the wrong type are a 400 naming the field, not a 500."""
         values = _object(data).get("values")
@@ -490,6 +512,16 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
     def workbench_scenarios():
         from .scenarios import SCENARIOS
         return SCENARIOS
+
+
+def _yaml_or_empty(text):
+    """An environment file's text as a mapping (Heat's client sends it parsed)."""
+    import yaml
+    try:
+        value = yaml.safe_load(text or "") or {}
+    except yaml.YAMLError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _private_json(reply):

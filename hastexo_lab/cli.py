@@ -27,6 +27,26 @@ def run_demo(args):
         return 2
 
 
+def _cloudsim_parser(sub):
+    p = sub.add_parser("cloudsim", help="run the fake cloud, or judge a template (--check TEMPLATE)",
+                       description="The fake OpenStack cloud (the hastexo-lab-cloudsim package): "
+                                   "`hastexo-lab cloudsim --check TEMPLATE [-e ENV]` validates a lab template "
+                                   "the way it (and Heat) would; without --check it serves. "
+                                   "`hastexo-lab cloudsim --help` lists its options.", add_help=False)
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=run_cloudsim)
+
+
+def run_cloudsim(args):
+    try:
+        from hastexo_cloudsim.cli import main as cloudsim_main
+    except ImportError:
+        print("hastexo-lab cloudsim: the fake cloud is not installed (pip install hastexo-lab-cloudsim, "
+              "or pip install -e cloudsim in a checkout)", file=sys.stderr)
+        return 2
+    return cloudsim_main(args.args)
+
+
 def _terminal_parser(sub):
     p = sub.add_parser("terminal", help="run the built-in terminal gateway (ASGI, on uvicorn)",
                        description="Serve the terminal page and its WebSocket, bridged to SSH on the learners' "
@@ -65,8 +85,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="hastexo-lab", description="hastexo_lab command line tools")
     sub = parser.add_subparsers(dest="command", required=True)
     _demo_parser(sub)
+    _cloudsim_parser(sub)
     _terminal_parser(sub)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "cloudsim":
+        args.args = [*extra, *args.args]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.func(args)

@@ -76,3 +76,19 @@ def test_a_failed_save_changes_nothing(lab):
 ])
 def test_wrong_values_are_named_at_save(lab, values, message):
     assert message in messages(save(lab, **values))
+
+
+def test_the_template_is_checked_by_the_labs_own_clouds(lab, workbench_settings, tmp_path):
+    reply = call(lab, SSH, "check_template", {}, student="author").json()
+    assert reply["results"] == [{"provider": "default", "ok": True, "message": reply["results"][0]["message"]}]
+    assert "lab_user" in reply["results"][0]["message"]
+    # A template the cloud refuses: its own message, for the author.
+    (tmp_path / "lab.yaml").write_text("heat_template_version: 2016-10-14\nresources:\n"
+                                       "  s: {type: OS::Nova::Server, properties: {image: x, flavour: y}}\n")
+    workbench_settings.XBLOCK_SETTINGS = {"hastexo_lab": dict(workbench_settings.XBLOCK_SETTINGS["hastexo_lab"],
+                                                              template_dir=str(tmp_path))}
+    reply = call(lab, SSH, "check_template", {}, student="author").json()
+    result = reply["results"][0]
+    assert result["ok"] is False and "Unknown Property flavour" in result["message"]
+    page = lab.get(f"/scenario/{SSH}/studio_view/?student=author").content.decode()
+    assert "HastexoLabStudio" in page

@@ -37,6 +37,13 @@ def _parser():
                    help="from CREATE_COMPLETE until a machine takes logins (default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="seed for fractional faults")
     p.add_argument("--verbose", action="store_true", help="log every request")
+    check = p.add_argument_group("judging a template instead of serving (no server is started)")
+    check.add_argument("--check", metavar="TEMPLATE",
+                       help="validate TEMPLATE as the fake cloud (and Heat) would; exit 1 if it would be refused")
+    check.add_argument("-e", "--environment", action="append", default=[], metavar="ENV",
+                       help="an environment file for --check (repeatable)")
+    check.add_argument("-P", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                       help="a parameter value for --check; with any, the template is built as a create would")
     return p
 
 
@@ -100,6 +107,9 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.check:
+        from .check import main as run_check
+        return run_check(args)
     return run_cloudsim(args)
 
 

@@ -1,25 +1,51 @@
-"""HOT templates: parsing, parameter checking, and the intrinsic functions
-(``get_param``, ``get_resource``, ``get_attr``, ``str_replace``, ``list_join``,
-``get_file``, ``str_split``) that lab templates use to compute their outputs.
+"""HOT templates: parsing, the checks Heat makes before it builds anything,
+parameters and their constraints, and building a stack's resources.
 
-Errors are raised as Heat's 400 replies, with Heat's wording where it has one.
+The intrinsic and condition functions themselves live in ``functions.py``;
+this module parses each section with the function table of the template's
+version and resolves what it parsed. Errors are raised as Heat's 400 replies,
+with Heat's wording where it has one.
 """
 
+import collections.abc
 import json
+import numbers
 import re
+import uuid
 
+import regex
 import yaml
 
-from . import resources
-from .errors import bad_request
+from . import functions as fn
+from . import resources, schemas
+from .errors import ApiError, bad_request
 
-VERSIONS = {
-    "2013-05-23", "2014-10-16", "2015-04-30", "2015-10-15", "2016-04-08",
-    "2016-10-14", "2017-02-24", "2017-09-01", "2018-03-02", "2018-08-31",
-    "2021-04-16", "newton", "ocata", "pike", "queens", "rocky", "wallaby",
-}
+VERSIONS = set(fn.VERSIONS)
 PARAMETER_TYPES = ("string", "number", "json", "comma_delimited_list", "boolean")
 PSEUDO_PARAMETERS = ("OS::stack_name", "OS::stack_id", "OS::project_id")
+PARAMETER_KEYS = ("type", "description", "default", "schema", "constraints", "hidden", "label", "immutable")
+CONSTRAINT_KEYS = ("description", "length", "range", "modulo", "allowed_values", "allowed_pattern",
+                   "custom_constraint")
+# How long one allowed_pattern may take to match a value, in seconds. A
+# pattern that backtracks catastrophically gives up instead of stalling.
+PATTERN_TIMEOUT = 1.0
+
+# The custom constraints Heat registers (setup.cfg, heat.constraints). Values
+# are not looked up in the fake cloud: a known name accepts any value.
+CUSTOM_CONSTRAINTS = frozenset("""
+cron_expression dns_domain dns_name expiration rel_dns_name ip_addr iso_8601 mac_addr net_cidr ip_or_cidr
+test_constr timezone json_string barbican.container barbican.secret blazar.reservation cinder.backup
+cinder.qos_specs cinder.snapshot cinder.volume cinder.vtype designate.zone glance.image keystone.domain
+keystone.group keystone.project keystone.region keystone.role keystone.service keystone.user
+magnum.cluster_template manila.share_network manila.share_snapshot manila.share_type mistral.workflow
+neutron.address_scope neutron.flow_classifier neutron.lbaas.listener neutron.lbaas.loadbalancer
+neutron.lbaas.pool neutron.lbaas.provider neutron.network neutron.port neutron.port_pair
+neutron.port_pair_group neutron.qos_policy neutron.router neutron.security_group neutron.segment
+neutron.subnet neutron.subnetpool neutron.taas.tap_service neutron.taas.tap_flow nova.flavor nova.host
+nova.keypair nova.network nova.server octavia.listener octavia.loadbalancer octavia.l7policy octavia.pool
+octavia.flavor octavia.flavorprofile octavia.availabilityzone octavia.availabilityzoneprofile trove.flavor
+zaqar.queue ironic.portgroup ironic.node
+""".split())
 
 
 class _Loader(yaml.SafeLoader):
@@ -62,10 +88,19 @@ def parse_environment(env):
     return env
 
 
-class Template:
-    """A parsed, validated HOT template."""
+def schema_error(message):
+    return bad_request(message, "InvalidSchemaError")
 
-    def __init__(self, source):
+
+class Template:
+    """A parsed HOT template whose structure has been checked as Heat checks it."""
+
+    def __init__(self, source, registry=None, files=None):
+        """``registry``: the environment's resource_registry; ``files``: the
+        request's files. A resource whose type is one of the files (directly
+        or through the registry) is a template resource: a nested stack."""
+        self.registry = registry if isinstance(registry, dict) else {}
+        self.files = files if isinstance(files, dict) else {}
         tmpl = load_yaml(source, "template")
         version = tmpl.get("heat_template_version")
         if version is None:
@@ -75,35 +110,38 @@ class Template:
                 f'The template version is invalid: "heat_template_version: {version}". '
                 f'"heat_template_version" should be one of: {", ".join(sorted(VERSIONS))}',
                 "InvalidTemplateVersion")
+        self.version = fn.VERSIONS[str(version)]
         allowed = {"heat_template_version", "description", "parameter_groups", "parameters",
                    "resources", "outputs", "conditions"}
         unknown = set(tmpl) - allowed
         if unknown:
             raise bad_request(f'Unknown top-level key(s) in template: {", ".join(sorted(map(str, unknown)))}',
                               "InvalidTemplate")
+        if "conditions" in tmpl and not self.version.conditions:
+            raise bad_request("The template section is invalid: conditions", "InvalidTemplateSection")
         self.raw = tmpl
         self.description = str(tmpl.get("description") or "")
-        self.parameters = self._section(tmpl, "parameters")
+        params = tmpl.get("parameters") or {}
+        if not isinstance(params, dict):
+            # Heat walks the section with .items().
+            raise bad_request(f"'{type(params).__name__}' object has no attribute 'items'", "AttributeError")
+        self.parameters = params
         self.resources = self._section(tmpl, "resources")
         self.outputs = self._section(tmpl, "outputs")
-        for name, decl in self.parameters.items():
-            if not isinstance(decl, dict):
-                raise bad_request(f'Parameter "{name}" must be a mapping.', "InvalidTemplate")
-            ptype = decl.get("type")
-            if ptype not in PARAMETER_TYPES:
-                raise bad_request(f'Invalid type ({ptype}) of parameter "{name}"; should be one of: '
-                                  f'{", ".join(PARAMETER_TYPES)}', "InvalidTemplate")
+        self.conditions = tmpl.get("conditions") or {}
+        if not isinstance(self.conditions, dict):
+            raise fn.validation_failed(f"Condition definitions must be a map. Found a "
+                                       f"{type(self.conditions).__name__} instead",
+                                       error="Conditions validation error")
+        self.schemas = {name: ParamSchema(name, decl, self.version) for name, decl in self.parameters.items()}
         for name, decl in self.resources.items():
-            if not isinstance(decl, dict) or "type" not in decl:
-                raise bad_request(f'Resource "{name}" has no "type".', "InvalidTemplate")
-            if decl["type"] not in resources.RESOURCE_TYPES:
-                raise bad_request(f'The Resource Type ({decl["type"]}) could not be found.',
-                                  "StackValidationFailed")
-            if not isinstance(decl.get("properties") or {}, dict):
-                raise bad_request(f'Properties of resource "{name}" must be a mapping.', "InvalidTemplate")
+            self._check_resource(name, decl)
         for name, decl in self.outputs.items():
             if not isinstance(decl, dict) or "value" not in decl:
                 raise bad_request(f'Output "{name}" has no "value".', "InvalidTemplate")
+            for key in decl:
+                if key not in self.version.output_keys:
+                    raise fn.validation_failed(f'"{key}" is not a valid keyword inside a output definition')
 
     @staticmethod
     def _section(tmpl, key):
@@ -112,85 +150,411 @@ class Template:
             raise bad_request(f'The template section "{key}" must be a mapping.', "InvalidTemplate")
         return section
 
+    def _check_resource(self, name, decl):
+        if not isinstance(decl, dict) or "type" not in decl:
+            raise bad_request(f'Resource "{name}" has no "type".', "InvalidTemplate")
+        invalid = set(decl) - set(self.version.resource_keys)
+        if invalid:
+            raise fn.validation_failed("Invalid keyword(s) inside a resource definition: "
+                                       + ", ".join(sorted(map(str, invalid))))
+        if not isinstance(decl["type"], str):
+            raise fn.validation_failed(f"Resource {name} type type must be string")
+        target = self.registry.get(decl["type"], decl["type"])
+        target = target if isinstance(target, str) else decl["type"]
+        if not isinstance(self.files.get(target), str) and not schemas.is_offered(target):
+            raise bad_request(f'The Resource Type ({decl["type"]}) could not be found.',
+                              "StackValidationFailed")
+        for key in ("properties", "metadata", "update_policy"):
+            value = decl.get(key)
+            if value is not None and not isinstance(value, dict):
+                if key == "properties" and not _is_call(value):
+                    raise bad_request(f'Properties of resource "{name}" must be a mapping.', "InvalidTemplate")
+                if not _is_call(value):
+                    raise fn.validation_failed(f"Resource {name} {key} type must be object")
+        depends = decl.get("depends_on")
+        if depends is not None:
+            if isinstance(depends, str):
+                depends = [depends]
+            if not isinstance(depends, list):
+                raise fn.validation_failed(f"Resource {name} depends_on type must be list or string")
+            if not all(isinstance(d, str) for d in depends):
+                raise fn.validation_failed(f"Resource {name} depends_on must be a list of strings")
+        if "description" in decl and not isinstance(decl["description"], str):
+            raise fn.validation_failed(f"Resource {name} description type must be string")
+
     def resolve_parameters(self, given, env):
         """Merge request parameters, environment parameters and defaults; check each.
 
         Returns the typed values keyed by parameter name.
         """
-        given = dict(given or {})
-        env_params = dict(env.get("parameters") or {})
+        if given is not None and not isinstance(given, dict):
+            # Heat merges the request's parameters into the environment's.
+            raise bad_request("dictionary update sequence element #0 has length 1; 2 is required", "ValueError")
+        user = dict(env.get("parameters") or {})
+        user.update(given or {})
         defaults = dict(env.get("parameter_defaults") or {})
-        for name in list(given) + list(env_params):
+        for name in user:
             if name not in self.parameters:
                 raise bad_request(f"The Parameter ({name}) was not defined in template.",
                                   "UnknownUserParameter")
         values = {}
-        for name, decl in self.parameters.items():
-            if name in given:
-                raw = given[name]
-            elif name in env_params:
-                raw = env_params[name]
-            elif name in defaults:
-                raw = defaults[name]
-            elif "default" in decl:
-                raw = decl["default"]
-            else:
-                raise bad_request(f"The Parameter ({name}) was not provided.", "UserParameterMissing")
-            values[name] = _check_parameter(name, decl, raw)
+        for name, schema in self.schemas.items():
+            default = defaults.get(name, schema.default)
+            values[name] = schema.value(user.get(name), default)
+        self._check_parameter_groups()
         return values
 
+    def _check_parameter_groups(self):
+        groups = self.raw.get("parameter_groups")
+        if not groups:
+            return
+        error = "Parameter Groups error"
+        if not isinstance(groups, list):
+            raise fn.validation_failed("The parameter_groups should be a list.", "parameter_groups", error)
+        known = set(self.parameters) | {"OS::stack_id", "OS::project_id"}
+        grouped = []
+        for group in groups:
+            if not isinstance(group, dict):
+                raise bad_request(f"'{type(group).__name__}' object has no attribute 'get'", "AttributeError")
+            path = f"parameter_groups.{group.get('label', '')}"
+            members = group.get("parameters")
+            if members is None:
+                raise fn.validation_failed("The parameters must be provided for each parameter group.", path, error)
+            if not isinstance(members, list):
+                raise fn.validation_failed("The parameters of parameter group should be a list.", path, error)
+            for param in members:
+                if param in grouped:
+                    raise fn.validation_failed(f"The {param} parameter must be assigned to one parameter group "
+                                               "only.", path, error)
+                grouped.append(param)
+                if param not in known:
+                    raise fn.validation_failed(f"The grouped parameter {param} does not reference a valid "
+                                               "parameter.", path, error)
 
-def _check_parameter(name, decl, raw):
-    ptype = decl["type"]
-    value = raw
+
+def _is_call(value):
+    return isinstance(value, dict) and len(value) == 1
+
+
+# -- parameters ------------------------------------------------------------------
+
+
+def str_to_num(value):
+    """Heat's number conversion: int if it can, else float (or ValueError)."""
+    if isinstance(value, numbers.Number):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        return float(value)
+
+
+_TRUE = ("1", "t", "true", "on", "y", "yes")
+_FALSE = ("0", "f", "false", "off", "n", "no")
+
+
+def bool_from_string(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    acceptable = ", ".join(f"'{s}'" for s in sorted(_TRUE + _FALSE))
+    raise ValueError(f"Unrecognized value '{value}', acceptable values are: {acceptable}")
+
+
+def _get_num(key, mapping):
+    value = mapping.get(key)
+    if value is None:
+        return None
+    try:
+        return str_to_num(value)
+    except (TypeError, ValueError) as exc:
+        # Heat lets this escape; its API answers 400 for a ValueError.
+        raise bad_request(str(exc), "ValueError")
+
+
+def _check_dict(data, allowed, entity):
+    if not isinstance(data, dict):
+        raise schema_error(f"Invalid {entity}, expected a mapping")
+    for key in data:
+        if key not in allowed:
+            raise schema_error(f"Invalid key '{key}' for {entity}")
+
+
+class Constraint:
+    valid_types = ()
+
+    def __init__(self, description):
+        self.description = description
+
+    def check(self, value, ptype):
+        if not self.is_valid(value, ptype):
+            raise ValueError(self.description or self.error(value))
+
+
+class Range(Constraint):
+    valid_types = ("number",)
+
+    def __init__(self, low, high, description):
+        super().__init__(description)
+        self.low, self.high = low, high
+        for limit in (low, high):
+            if not isinstance(limit, (float, int, type(None))):
+                raise schema_error("min/max must be numeric")
+        if low is None and high is None:
+            raise schema_error("A range constraint must have a min value and/or a max value specified.")
+
+    def is_valid(self, value, ptype):
+        value = str_to_num(value)
+        return not ((self.low is not None and value < self.low) or (self.high is not None and value > self.high))
+
+    def error(self, value):
+        return f"{value} is out of range (min: {self.low}, max: {self.high})"
+
+
+class Length(Range):
+    valid_types = ("string", "comma_delimited_list", "json")
+
+    def __init__(self, low, high, description):
+        if low is None and high is None:
+            raise schema_error("A length constraint must have a min value and/or a max value specified.")
+        super().__init__(low, high, description)
+        if not all(isinstance(limit, (int, type(None))) for limit in (low, high)):
+            raise schema_error("min/max length must be integral")
+
+    def is_valid(self, value, ptype):
+        return super().is_valid(len(value), ptype)
+
+    def error(self, value):
+        return f"length ({len(value)}) is out of range (min: {self.low}, max: {self.high})"
+
+
+class Modulo(Constraint):
+    valid_types = ("number",)
+
+    def __init__(self, step, offset, description):
+        super().__init__(description)
+        if step is None or offset is None:
+            raise schema_error("A modulo constraint must have a step value and an offset value specified.")
+        for value in (step, offset):
+            if not isinstance(value, (float, int)):
+                raise schema_error("step/offset must be numeric")
+            if int(value) != value:
+                raise schema_error("step/offset must be integer")
+        self.step, self.offset = step, offset
+        step, offset = int(step), int(offset)
+        if step == 0:
+            raise schema_error("step cannot be 0.")
+        if abs(offset) >= abs(step):
+            raise schema_error("offset must be smaller (by absolute value) than step.")
+        if step * offset < 0:
+            raise schema_error("step and offset must be both positive or both negative.")
+
+    def is_valid(self, value, ptype):
+        return str_to_num(value) % self.step == self.offset
+
+    def error(self, value):
+        return f"{value} is not a multiple of {self.step} with an offset of {self.offset}"
+
+
+def _to_type(value, ptype):
     try:
         if ptype == "number":
-            value = float(raw) if "." in str(raw) else int(str(raw))
-        elif ptype == "boolean":
-            text = str(raw).lower()
-            if text not in ("true", "false", "1", "0", "yes", "no", "on", "off", "t", "f", "y", "n"):
-                raise ValueError(f"Unrecognized value {raw!r}, acceptable values are: true, false")
-            value = text in ("true", "1", "yes", "on", "t", "y")
-        elif ptype == "json":
-            value = json.loads(raw) if isinstance(raw, str) else raw
-        elif ptype == "comma_delimited_list":
-            value = raw if isinstance(raw, list) else [p.strip() for p in str(raw).split(",") if p.strip()]
-        else:
-            value = raw if isinstance(raw, str) else json.dumps(raw) if isinstance(raw, (dict, list)) else str(raw)
-    except ValueError as exc:
-        raise bad_request(f'Parameter \'{name}\' is invalid: {exc}', "StackValidationFailed")
-    for constraint in decl.get("constraints") or []:
-        _check_constraint(name, constraint, value)
+            return str_to_num(value)
+        if ptype == "string":
+            return str(value)
+        if ptype == "boolean":
+            return bool_from_string(value)
+    except ValueError:
+        raise ValueError(f'Value "{value}" is invalid for data type "{ptype}".')
     return value
 
 
-def _check_constraint(name, constraint, value):
-    if not isinstance(constraint, dict):
-        return
-    message = constraint.get("description")
-    problem = None
-    if "allowed_values" in constraint and value not in constraint["allowed_values"]:
-        problem = f'"{value}" is not an allowed value {constraint["allowed_values"]}'
-    elif "range" in constraint:
-        low, high = constraint["range"].get("min"), constraint["range"].get("max")
-        if (low is not None and value < low) or (high is not None and value > high):
-            problem = f"{value} is out of range (min: {low}, max: {high})"
-    elif "length" in constraint:
-        low, high = constraint["length"].get("min"), constraint["length"].get("max")
-        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
-            problem = f"length {len(value)} is out of range (min: {low}, max: {high})"
-    elif "allowed_pattern" in constraint:
-        if not re.fullmatch(constraint["allowed_pattern"], str(value)):
-            problem = f'"{value}" does not match pattern "{constraint["allowed_pattern"]}"'
-    if problem:
-        raise bad_request(f"Parameter '{name}' is invalid: {message or problem}", "StackValidationFailed")
+class AllowedValues(Constraint):
+    valid_types = ("string", "number", "boolean", "comma_delimited_list")
+
+    def __init__(self, allowed, description):
+        super().__init__(description)
+        if not isinstance(allowed, collections.abc.Sequence) or isinstance(allowed, str):
+            raise schema_error("AllowedValues must be a list")
+        self.allowed = tuple(allowed)
+
+    def is_valid(self, value, ptype):
+        if isinstance(value, list):
+            return all(v in self.allowed for v in value)
+        return _to_type(value, ptype) in tuple(_to_type(v, ptype) for v in self.allowed)
+
+    def error(self, value):
+        allowed = ", ".join(json.dumps(a) for a in self.allowed)
+        return f"{json.dumps(value)} is not an allowed value [{allowed}]"
+
+
+class AllowedPattern(Constraint):
+    valid_types = ("string",)
+
+    def __init__(self, pattern, description, name):
+        super().__init__(description)
+        if not isinstance(pattern, str):
+            raise schema_error("AllowedPattern must be a string")
+        self.pattern = pattern
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            # Heat's engine lets the re.error escape; here it is a 400.
+            raise schema_error(f"Parameter '{name}' is invalid: allowed_pattern \"{pattern}\" is not a valid "
+                               f"regular expression: {exc}")
+        try:
+            self._regex = regex.compile(pattern)
+        except regex.error:
+            self._regex = None
+
+    def is_valid(self, value, ptype):
+        if self._regex is None:
+            match = re.match(self.pattern, value)
+        else:
+            try:
+                match = self._regex.match(value, timeout=PATTERN_TIMEOUT)
+            except TimeoutError:
+                return False
+        return match is not None and match.end() == len(value)
+
+    def error(self, value):
+        return f'"{value}" does not match pattern "{self.pattern}"'
+
+
+class CustomConstraint(Constraint):
+    valid_types = ("string", "number", "boolean", "comma_delimited_list")
+
+    def __init__(self, name, description):
+        super().__init__(description)
+        self.name = name
+
+    def is_valid(self, value, ptype):
+        return self.name in CUSTOM_CONSTRAINTS
+
+    def error(self, value):
+        return f'"{value}" does not validate {self.name} (constraint not found)'
+
+
+class ParamSchema:
+    """One parameter's declaration, checked as Heat's HOT parameter schema checks it."""
+
+    def __init__(self, name, decl, version):
+        self.name = name
+        entity = f"parameter ({name})"
+        keys = PARAMETER_KEYS + (("tags",) if version.tags else ())
+        _check_dict(decl, keys, entity)
+        if "type" not in decl:
+            raise schema_error(f"Missing parameter type for parameter: {name}")
+        if version.tags and not isinstance(decl.get("tags", []), list):
+            raise schema_error(f"Tags property should be a list for parameter: {name}")
+        self.type = decl["type"]
+        if self.type not in PARAMETER_TYPES:
+            raise bad_request(f'Invalid type ({self.type}) of parameter "{name}"; should be one of: '
+                              f'{", ".join(PARAMETER_TYPES)}', "InvalidSchemaError")
+        self.default = decl.get("default")
+        self.constraints = []
+        constraints = decl.get("constraints")
+        if constraints is not None:
+            if not isinstance(constraints, list):
+                raise schema_error(f"Invalid parameter constraints for parameter {name}, expected a list")
+            for item in constraints:
+                _check_dict(item, CONSTRAINT_KEYS, "parameter constraints")
+                self.constraints.append(self._constraint(item, version))
+
+    def _constraint(self, item, version):
+        desc = item.get("description")
+        if version.modulo and "modulo" in item:
+            cdef = item["modulo"]
+            _check_dict(cdef, ("step", "offset"), "modulo constraint")
+            return Modulo(_get_num("step", cdef), _get_num("offset", cdef), desc)
+        for kind, cls in (("range", Range), ("length", Length)):
+            if kind in item:
+                cdef = item[kind]
+                _check_dict(cdef, ("min", "max"), f"{kind} constraint")
+                return cls(_get_num("min", cdef), _get_num("max", cdef), desc)
+        if "allowed_values" in item:
+            return AllowedValues(item["allowed_values"], desc)
+        if "allowed_pattern" in item:
+            return AllowedPattern(item["allowed_pattern"], desc, self.name)
+        if "custom_constraint" in item:
+            return CustomConstraint(item["custom_constraint"], desc)
+        raise schema_error("No constraint expressed")
+
+    def _invalid(self, message, error_type="StackValidationFailed"):
+        return bad_request(f"Parameter '{self.name}' is invalid: {message}", error_type)
+
+    def _check_constraints(self, value, skip_custom=False):
+        for constraint in self.constraints:
+            if not (skip_custom and isinstance(constraint, CustomConstraint)):
+                constraint.check(value, self.type)
+
+    def value(self, user_value, default):
+        """Check the schema, the default and the value; the typed value."""
+        for constraint in self.constraints:
+            if self.type not in constraint.valid_types:
+                raise self._invalid(f"{type(constraint).__name__} constraint invalid for {self.type}",
+                                    "InvalidSchemaError")
+        if default is not None:
+            checked = default
+            if self.type == "comma_delimited_list":
+                checked = [str(x) for x in default] if isinstance(default, list) else None
+                if checked is None:
+                    if not isinstance(default, str):
+                        raise self._invalid(f"Default must be a comma-delimited list string: "
+                                            f"'{type(default).__name__}' object has no attribute 'split'",
+                                            "InvalidSchemaError")
+                    checked = default.split(",")
+            try:
+                self._check_constraints(checked, skip_custom=True)
+            except (ValueError, TypeError) as exc:
+                raise self._invalid(f"Invalid default {default} ({exc})", "InvalidSchemaError")
+        raw = user_value if user_value is not None else default
+        if raw is None:
+            raise bad_request(f"The Parameter ({self.name}) was not provided.", "UserParameterMissing")
+        try:
+            typed = self._parse(raw)
+            checked = typed if self.type in ("comma_delimited_list", "json") else raw
+            if self.type == "string" and isinstance(raw, (int, float, bool)):
+                checked = str(raw)
+            self._check_constraints(checked)
+        except (ValueError, TypeError) as exc:
+            raise self._invalid(str(exc))
+        return typed
+
+    def _parse(self, raw):
+        if self.type == "number":
+            return str_to_num(raw)
+        if self.type == "boolean":
+            return bool_from_string(raw)
+        if self.type == "comma_delimited_list":
+            if isinstance(raw, list):
+                return [str(x) for x in raw]
+            if not isinstance(raw, str):
+                raise ValueError(f"Value must be a comma-delimited list string: "
+                                 f"'{type(raw).__name__}' object has no attribute 'split'")
+            return [] if raw == "" else raw.split(",")
+        if self.type == "json":
+            try:
+                text = raw if isinstance(raw, str) else json.dumps(raw)
+                return json.loads(text) if text else raw
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"Value must be valid JSON: {exc}")
+        return str(raw)
+
+
+# -- building a stack --------------------------------------------------------------
 
 
 class Resolver:
-    """Builds the resources of one stack and evaluates intrinsic functions.
+    """Checks a stack's definitions, then builds its resources and outputs.
 
-    Resources are built on first reference, so dependency order comes for free
-    and a cycle is reported instead of recursing forever.
+    Everything is parsed and validated when the resolver is made, before any
+    resource is built. Resources are built on first reference, so dependency
+    order comes for free and a cycle is reported instead of recursing forever.
     """
 
     def __init__(self, template, params, files, ctx):
@@ -200,12 +564,84 @@ class Resolver:
         self.ctx = ctx
         self.built = {}
         self._building = []
+        version = template.version
+        pseudo = {"OS::stack_name": ctx.stack_name, "OS::stack_id": ctx.stack_id,
+                  "OS::project_id": ctx.project_id}
+        self.scope = fn.Scope(version, {**pseudo, **params}, self.files, template.resources, self,
+                              template.conditions)
+        self.scope.conditions.validate()
+        self.definitions = {}
+        for name, decl in template.resources.items():
+            if self._enabled(decl.get("condition"), f"resources.{name}.condition", name):
+                self.definitions[name] = decl
+        self.scope.enabled = set(self.definitions)
+        duplicates = set(params) & set(template.resources)
+        if duplicates:
+            raise fn.validation_failed(f"Duplicate names {duplicates}")
+        self.parsed = {name: self._parse_resource(name, decl) for name, decl in self.definitions.items()}
+        self.parsed_outputs = {}
+        for key, decl in template.outputs.items():
+            enabled = self._enabled(decl.get("condition"), f"outputs.{key}.condition", None)
+            path = f"outputs.{key}.value"
+            value = self.scope.parse(decl["value"], path) if enabled else None
+            with self._where(f"output {key}"):
+                fn.validate(value, path)
+            self.parsed_outputs[key] = (enabled, value)
+
+    def _enabled(self, condition, path, resource):
+        if condition is None:
+            return True
+        parsed = self.scope.parse_condition(condition, path)
+        if resource is not None and not isinstance(parsed, (str, bool, fn.Function)):
+            raise fn.validation_failed(f"Resource {resource} condition type must be string_or_boolean")
+        try:
+            return bool(self.scope.conditions.is_enabled(fn.resolve_checked(parsed, path)))
+        except ValueError as exc:
+            raise fn.validation_failed(str(exc), path)
+
+    def _parse_resource(self, name, decl):
+        parsed = {}
+        for key in ("properties", "metadata", "update_policy", "deletion_policy", "external_id"):
+            if key in decl:
+                path = f"resources.{name}.{key}"
+                parsed[key] = self.scope.parse(decl[key], path)
+                with self._where(f"resource {name}"):
+                    fn.validate(parsed[key], path)
+        policy = parsed.get("deletion_policy")
+        if policy is not None:
+            if not isinstance(policy, (str, fn.Function)):
+                raise fn.validation_failed(f"Resource {name} deletion_policy type must be string")
+            policy = fn.resolve_checked(policy, f"resources.{name}.deletion_policy")
+            if policy not in self.template.version.deletion_policies:
+                raise fn.validation_failed(f'Invalid deletion policy "{policy}"')
+        external = parsed.get("external_id")
+        if external is not None and not isinstance(external, (str, fn.Function)):
+            raise fn.validation_failed(f"Resource {name} external_id type must be string")
+        for dep in _as_list(decl.get("depends_on")):
+            if dep not in self.template.resources:
+                raise bad_request(f'The specified reference "{dep}" (in {name}) is incorrect.',
+                                  "InvalidTemplateReference")
+        return parsed
+
+    def _where(self, where):
+        """Within it, a wrong reference names ``where`` ("resource a", "output o")."""
+        scope = self.scope
+
+        class Where:
+            def __enter__(self):
+                self.saved = scope.where
+                scope.where = where
+
+            def __exit__(self, *exc):
+                scope.where = self.saved
+
+        return Where()
 
     def build_all(self):
         # Subnets first: a port or server takes its address from its
         # network's subnet, which Heat, too, creates before them.
-        subnets = [n for n, d in self.template.resources.items() if d.get("type") == "OS::Neutron::Subnet"]
-        for name in subnets + list(self.template.resources):
+        subnets = [n for n, d in self.definitions.items() if d.get("type") == "OS::Neutron::Subnet"]
+        for name in subnets + list(self.definitions):
             self._build(name)
         return self.built
 
@@ -213,12 +649,34 @@ class Resolver:
         """Heat's output list: output_key, output_value, description."""
         result = []
         for key, decl in self.template.outputs.items():
+            enabled, value = self.parsed_outputs[key]
+            if enabled:
+                with self._where(f"output {key}"):
+                    value = fn.resolve_checked(value, f"outputs.{key}.value")
             result.append({
                 "output_key": key,
-                "output_value": self.resolve(decl["value"], f"output {key}"),
+                "output_value": value,
                 "description": decl.get("description", "No description given"),
             })
         return result
+
+    def resolve(self, node, where):
+        """The value of a raw snippet of this template (``where``: "resource a",
+        "output o"), parsed, validated and resolved with the version's functions."""
+        kind, _, name = str(where).partition(" ")
+        path = f"{kind}s.{name}" if name else str(where)
+        with self._where(where):
+            parsed = self.scope.parse(node, path)
+            fn.validate(parsed, path)
+            return fn.resolve_checked(parsed, path)
+
+    # The builder interface functions.Scope uses.
+
+    def reference(self, name):
+        return self._build(name)["reference"]
+
+    def attributes(self, name):
+        return self._build(name)["attributes"]
 
     def _build(self, name):
         if name in self.built:
@@ -227,106 +685,128 @@ class Resolver:
             chain = " -> ".join(self._building + [name])
             raise bad_request(f"Circular Dependency Found: {chain}", "CircularDependencyException")
         self._building.append(name)
-        decl = self.template.resources[name]
-        props = self.resolve(decl.get("properties") or {}, f"resource {name}")
+        decl = self.definitions[name]
+        with self._where(f"resource {name}"):
+            props = fn.resolve_checked(self.parsed[name].get("properties") or {}, f"resources.{name}.properties")
+        if not isinstance(props, dict):
+            raise fn.validation_failed(f"Resource {name} properties type must be object")
         for dep in _as_list(decl.get("depends_on")):
-            self._ref_check(dep, name)
-            self._build(dep)
-        reference, attrs, hidden = resources.build(decl["type"], props, self.ctx)
+            if dep in self.definitions:  # one whose condition is false is left out, as in Heat
+                self._build(dep)
+        try:
+            # Built from the checked properties (defaults in); what the
+            # template gave is what the resource shows (events, resource show).
+            if "external_id" in self.parsed[name]:
+                # An existing resource adopted as it is: Heat neither checks nor creates it.
+                external = fn.resolve_checked(self.parsed[name]["external_id"], f"resources.{name}.external_id")
+                spec = schemas.TYPES_SCHEMA.get(self.template.registry.get(decl["type"], decl["type"]))
+                attrs = {key: None for key in (spec.attributes if spec else ())}
+                reference, attrs, hidden = str(external), {**attrs, "show": {}}, {}
+            else:
+                reference, attrs, hidden = self._make(name, decl["type"], props)
+        except ApiError:
+            raise
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            raise fn.validation_failed(str(exc), f"resources.{name}", type(exc).__name__)
         self._building.pop()
         self.built[name] = {"type": decl["type"], "reference": reference, "attributes": attrs, "properties": props,
                             "hidden": hidden}
         return self.built[name]
 
-    def _ref_check(self, target, where):
-        if not isinstance(target, str) or target not in self.template.resources:
-            raise bad_request(f'The specified reference "{target}" (in {where}) is incorrect.',
-                              "InvalidTemplateReference")
 
-    def resolve(self, node, where):
-        if isinstance(node, list):
-            return [self.resolve(item, where) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if len(node) == 1:
-            (fn, arg), = node.items()
-            handler = getattr(self, "_fn_" + str(fn), None)
-            if handler is not None:
-                return handler(arg, where)
-        return {key: self.resolve(value, where) for key, value in node.items()}
+    def _make(self, name, rtype, props, label=None):
+        """Build one resource of type ``rtype`` (after the registry): a
+        template resource, a stack, a group or a plain resource, its
+        properties checked as Heat checks them. ``label``: its name in
+        messages (a group's member: "group.0")."""
+        label = label or name
+        target = self.template.registry.get(rtype, rtype)
+        target = target if isinstance(target, str) else rtype
+        if isinstance(self.files.get(target), str):
+            return self._build_nested(label, target, props)
+        if not schemas.is_offered(target):
+            raise bad_request(f"The Resource Type ({rtype}) could not be found.", "StackValidationFailed")
+        checked = schemas.check(label, target, props)
+        if target == "OS::Heat::Stack":
+            return self._build_stack(name, checked)
+        if target in GROUPS:
+            return self._build_group(name, target, checked)
+        return resources.build(target, checked, self.ctx, name=name)
 
-    def _fn_get_param(self, arg, where):
-        arg = self.resolve(arg, where)
-        name, path = (arg[0], arg[1:]) if isinstance(arg, list) and arg else (arg, [])
-        pseudo = {"OS::stack_name": self.ctx.stack_name, "OS::stack_id": self.ctx.stack_id,
-                  "OS::project_id": self.ctx.project_id}
-        if name in pseudo:
-            return pseudo[name]
-        if name not in self.params:
-            raise bad_request(f"The Parameter ({name}) was not defined in template.",
-                              "InvalidTemplateReference")
-        return _walk(self.params[name], path)
+    def _nested(self, name, source, params, files):
+        """Build a nested stack from ``source`` in this stack's context:
+        (its resolver, its outputs as a dict)."""
+        nested = Template(source, self.template.registry, files)
+        for key in params:
+            if key not in nested.parameters:
+                raise bad_request(f"Property error: resources.{name}.properties: Unknown Property {key}",
+                                  "StackValidationFailed")
+        for key, decl in nested.parameters.items():
+            if key not in params and isinstance(decl, dict) and "default" not in decl:
+                raise bad_request(f"Property error: resources.{name}.properties: Property {key} not assigned",
+                                  "StackValidationFailed")
+        values = nested.resolve_parameters(params, {})
+        resolver = Resolver(nested, values, files, self.ctx)
+        resolver.build_all()
+        return resolver, {o["output_key"]: o["output_value"] for o in resolver.outputs()}
 
-    def _fn_get_resource(self, arg, where):
-        self._ref_check(arg, where)
-        return self._build(arg)["reference"]
+    def _build_nested(self, name, path, props):
+        """A template resource: its properties are the nested template's
+        parameters, its outputs its attributes (and ``OS::stack_id``)."""
+        resolver, outputs = self._nested(name, self.files[path], props, self.files)
+        stack_id = str(uuid.uuid4())
+        attrs = {**outputs, "OS::stack_id": stack_id}
+        return stack_id, attrs, {"members": _members(name, resolver.built)}
 
-    def _fn_get_attr(self, arg, where):
-        arg = self.resolve(arg, where)
-        if not isinstance(arg, list) or len(arg) < 2:
-            raise bad_request(f"Arguments to get_attr must be [resource, attribute, ...] (in {where}).",
-                              "InvalidTemplate")
-        self._ref_check(arg[0], where)
-        attrs = self._build(arg[0])["attributes"]
-        if arg[1] not in attrs:
-            raise bad_request(f"The Referenced Attribute ({arg[0]} {arg[1]}) is incorrect.",
-                              "InvalidTemplateAttribute")
-        return _walk(attrs[arg[1]], arg[2:])
+    def _build_stack(self, name, props):
+        """OS::Heat::Stack: a stack from the template in its properties."""
+        resolver, outputs = self._nested(name, props["template"], props.get("parameters") or {}, {})
+        attrs = {"stack_name": f"{self.ctx.stack_name}-{name}", "outputs": outputs}
+        return str(uuid.uuid4()), attrs, {"members": _members(name, resolver.built)}
 
-    def _fn_str_replace(self, arg, where):
-        arg = self.resolve(arg, where)
-        if not isinstance(arg, dict) or "template" not in arg or not isinstance(arg.get("params"), dict):
-            raise bad_request(f'"str_replace" needs "template" and "params" (in {where}).', "InvalidTemplate")
-        text = str(arg["template"])
-        # Longest keys first, so that "$user_name" is not clobbered by "$user".
-        for key in sorted(arg["params"], key=len, reverse=True):
-            value = arg["params"][key]
-            text = text.replace(str(key), value if isinstance(value, str) else json.dumps(value))
-        return text
+    def _build_group(self, name, group_type, props):
+        """A ResourceGroup or AutoScalingGroup: its members, each checked and
+        built like any resource (servers among them get machines), and the
+        group's attributes made from theirs, as Heat names them."""
+        members = {}
+        for member, member_type, member_props in schemas.members(name, group_type, props):
+            reference, attrs, hidden = self._make(f"{name}-{member}", member_type, member_props,
+                                                  label=f"{name}.{member}")
+            members[member] = {"type": member_type, "reference": reference, "attributes": attrs,
+                               "properties": member_props, "hidden": hidden}
+        names = sorted({key for m in members.values() for key in m["attributes"] if key != "show"})
+        refs = [m["reference"] for m in members.values()]
+        attrs = {
+            "refs": refs,
+            "refs_map": {member: m["reference"] for member, m in members.items()},
+            "attributes": {key: [m["attributes"].get(key) for m in members.values()] for key in names},
+            "removed_rsrc_list": [],
+            "outputs": {ref: {} for ref in refs},
+            "outputs_list": [{} for _ in refs],
+            "current_size": len(members),
+        }
+        # Any member attribute, as a list over the members (Heat's group
+        # lookup), and one member's, by "resource.<member>[.<attribute>]".
+        for key in names:
+            attrs.setdefault(key, attrs["attributes"][key])
+        for member, m in members.items():
+            attrs[f"resource.{member}"] = m["attributes"]
+            for key, value in m["attributes"].items():
+                attrs[f"resource.{member}.{key}"] = value
+        # What the machines are made from: the members, under "<group>-<member>".
+        hidden = {"members": {f"{name}-{member}": m for member, m in members.items()}}
+        return str(uuid.uuid4()), attrs, hidden
 
-    def _fn_list_join(self, arg, where):
-        arg = self.resolve(arg, where)
-        if not isinstance(arg, list) or not arg or not isinstance(arg[0], str):
-            raise bad_request(f'"list_join" needs [delimiter, list, ...] (in {where}).', "InvalidTemplate")
-        items = []
-        for part in arg[1:]:
-            items.extend(str(x) for x in _as_list(part))
-        return arg[0].join(items)
 
-    def _fn_str_split(self, arg, where):
-        arg = self.resolve(arg, where)
-        if not isinstance(arg, list) or len(arg) not in (2, 3):
-            raise bad_request(f'"str_split" needs [delimiter, string, index?] (in {where}).', "InvalidTemplate")
-        parts = str(arg[1]).split(arg[0])
-        return parts[int(arg[2])] if len(arg) == 3 else parts
+GROUPS = ("OS::Heat::ResourceGroup", "OS::Heat::AutoScalingGroup")
 
-    def _fn_get_file(self, arg, where):
-        if arg not in self.files:
-            raise bad_request(f'No content found in the "files" section for get_file path: {arg}',
-                              "InvalidTemplate")
-        return self.files[arg]
+
+def _members(name, built):
+    """A nested stack's resources, named "<resource>-<member>", for machines."""
+    return {f"{name}-{member}": entry for member, entry in built.items()}
 
 
 def _as_list(value):
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def _walk(value, path):
-    for step in path:
-        try:
-            value = value[step if isinstance(value, dict) else int(step)]
-        except (KeyError, IndexError, ValueError, TypeError):
-            return None
-    return value

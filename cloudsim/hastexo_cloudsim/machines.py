@@ -55,7 +55,11 @@ def login_config(stack):
     (its private addresses are not routed here). Users and their keys come
     from the server's cloud-config (which, in a lab template, lists the
     stack's key pair)."""
-    built = stack.resources
+    built, todo = {}, list(stack.resources.items())
+    while todo:  # a group's members and a nested stack's resources are resources too
+        name, entry = todo.pop()
+        built[name] = entry
+        todo.extend(((entry.get("hidden") or {}).get("members") or {}).items())
     configs = {r["reference"]: r["attributes"].get("config")
                for r in built.values() if r["type"].startswith("OS::Heat::") and "config" in r["attributes"]}
     floating_ips = {r["reference"]: r for r in built.values() if r["type"] == "OS::Neutron::FloatingIP"}

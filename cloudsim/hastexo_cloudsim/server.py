@@ -4,18 +4,20 @@ an admin API (``/admin``) for faults, request counts and token revocation."""
 
 import json
 import logging
+import math
 import socket
 import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
+from . import heat as heat_engine
 from . import views
 from .config import CloudConfig
 from .errors import ApiError, bad_request, not_found
 from .faults import FaultInjector, make_fault
-from .heat import HeatEngine
+from .heat import HeatEngine, extract_bool, query_value
 from .keystone import Keystone
 from .machines import MachineHost
 
@@ -215,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
             raw = self._body()
             if segments[:1] == ["admin"]:
                 self._check_admin(method)
-                return self._reply(*_admin(self.cloud, method, segments[1:], _json(raw)))
+                return self._reply(*_admin(self.cloud, method, segments[1:], _json(raw, heat=False)))
             kind, handler = _route(method, segments)
             if kind == "action":
                 kind = _action_name(raw)
@@ -272,7 +274,10 @@ class _Handler(BaseHTTPRequestHandler):
                                                 "(X-Auth-Token, or HTTP basic with its user name and password)")
 
     def _reply(self, status, body=None, headers=None):
-        data = b"" if body is None else json.dumps(body).encode()
+        data = b"" if body is None else json.dumps(body, default=_jsonable).encode()
+        for name, value in (headers or {}).items():
+            if "\r" in str(value) or "\n" in str(value):
+                raise ValueError(f"refusing a {name} header with a line break")
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -287,13 +292,40 @@ class _Handler(BaseHTTPRequestHandler):
         return self.cloud.keystone.check_token(self.headers.get("X-Auth-Token"), project_id)
 
 
-def _json(raw):
+def _jsonable(value):
+    """What YAML can hold but JSON cannot (bytes, sets, dates), made JSON."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def _finite(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _json(raw, heat=True):
+    """A JSON request body; Heat's 400s for one over max_json_body_size, one
+    that is not JSON, or one with NaN or infinities."""
     if not raw:
         return {}
+    if heat and len(raw) > heat_engine.MAX_JSON_BODY_SIZE:
+        raise heat_engine.limit_exceeded(f"JSON body size ({len(raw)} bytes) exceeds maximum allowed size "
+                                         f"({heat_engine.MAX_JSON_BODY_SIZE} bytes).")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
     except ValueError as exc:
         raise bad_request(f"The request body is not valid JSON: {exc}", "HTTPBadRequest")
+    except RecursionError:
+        raise bad_request("The request body is not valid JSON: it nests too deeply", "HTTPBadRequest")
 
 
 def _action_name(raw):
@@ -318,7 +350,21 @@ def _route(method, segs):
             return "auth", _keystone_validate
     if len(segs) >= 3 and segs[0] == "v1" and segs[2] == "stacks":
         return _heat_route(method, segs[3:])
+    if len(segs) >= 3 and segs[0] == "v1":
+        return _heat_top_route(method, segs[2:])
     raise not_found(f"The resource could not be found: {method} /{'/'.join(segs)}")
+
+
+def _heat_top_route(method, rest):
+    """/validate, /resource_types[/<type>[/template]], /template_versions[/<v>/functions]."""
+    n = len(rest)
+    if rest == ["validate"]:
+        return ("validate", _heat_validate) if method == "POST" else _not_allowed(method)
+    if rest[0] == "resource_types" and n <= 3 and (n < 3 or rest[2] == "template"):
+        return ("resource_types", _heat_resource_types) if method == "GET" else _not_allowed(method)
+    if rest[0] == "template_versions" and (n == 1 or (n == 3 and rest[2] == "functions")):
+        return ("template_versions", _heat_template_versions) if method == "GET" else _not_allowed(method)
+    raise not_found(f"The resource could not be found: {method} /{'/'.join(rest)}")
 
 
 def _heat_route(method, rest):
@@ -326,8 +372,8 @@ def _heat_route(method, rest):
     if n == 0:
         return {"GET": ("list", _heat_list), "POST": ("create", _heat_create)}.get(method) or _not_allowed(method)
     if n == 1 or rest[1] in STACK_SUBPATHS:
-        # By name (or id) alone: Heat answers GETs with a redirect to name/id.
-        if method == "GET":
+        # By name (or id) alone: Heat answers with a redirect to name/id.
+        if method == "GET" or (method in ("PUT", "PATCH") and n == 1):
             return "lookup", _heat_lookup
         if method == "DELETE" and n == 1:
             return "delete", _heat_delete
@@ -335,9 +381,15 @@ def _heat_route(method, rest):
             return "action", _heat_action
         return _not_allowed(method)
     sub = rest[2] if n > 2 else None
+    if sub == "resources" and n > 3:
+        return _resource_route(method, rest[3:])
+    if sub == "events" and n > 3 or sub in ("template", "environment", "files") and n > 3:
+        raise not_found(f"The resource could not be found: {method} /{'/'.join(rest)}")
     table = {
         (None, "GET"): ("show", _heat_show),
         (None, "DELETE"): ("delete", _heat_delete),
+        (None, "PUT"): ("update", _heat_update),
+        (None, "PATCH"): ("update", _heat_update),
         ("actions", "POST"): ("action", _heat_action),
         ("outputs", "GET"): ("outputs", _heat_outputs),
         ("events", "GET"): ("events", _heat_events),
@@ -347,6 +399,18 @@ def _heat_route(method, rest):
         ("files", "GET"): ("template", _heat_files),
     }
     return table.get((sub, method)) or _not_allowed(method)
+
+
+def _resource_route(method, rest):
+    """.../resources/<name>[/metadata | /events[/<event id>]]."""
+    n = len(rest)
+    if n == 1:
+        return ("resources", _heat_resource_show) if method == "GET" else _not_allowed(method)
+    if n == 2 and rest[1] == "metadata":
+        return ("resources", _heat_resource_metadata) if method == "GET" else _not_allowed(method)
+    if rest[1] == "events" and n in (2, 3):
+        return ("events", _heat_resource_events) if method == "GET" else _not_allowed(method)
+    raise not_found(f"The resource could not be found: {method} /resources/{'/'.join(rest)}")
 
 
 def _not_allowed(method):
@@ -408,7 +472,7 @@ def _heat_lookup(h, segs, query, raw):
     stack = _stack(h, segs)
     location = views.stack_url(_base(h, segs), stack)
     if len(segs) > 4:
-        location += "/" + "/".join(segs[4:])
+        location += "/" + "/".join(quote(s, safe="") for s in segs[4:])
     if query:
         location += "?" + urlencode(query, doseq=True)
     return 302, None, {"Location": location}
@@ -416,7 +480,7 @@ def _heat_lookup(h, segs, query, raw):
 
 def _heat_show(h, segs, query, raw):
     stack = _stack(h, segs)
-    resolve = (query.get("resolve_outputs") or ["true"])[0].lower() != "false"
+    resolve = extract_bool("resolve_outputs", query_value(query, "resolve_outputs") or "true")
     return 200, {"stack": views.stack_body(stack, _base(h, segs), full=True, resolve_outputs=resolve)}
 
 
@@ -452,9 +516,69 @@ def _heat_events(h, segs, query, raw):
     return 200, {"events": [views.event_body(e, stack, base) for e in h.cloud.heat.events(stack, query)]}
 
 
+def _heat_resource_events(h, segs, query, raw):
+    stack = _stack(h, segs)
+    base = _base(h, segs)
+    name = segs[6]
+    if len(segs) == 9:
+        return 200, {"event": views.event_body(h.cloud.heat.event(stack, name, segs[8]), stack, base)}
+    events = h.cloud.heat.events(stack, query, resource_name=name)
+    return 200, {"events": [views.event_body(e, stack, base) for e in events]}
+
+
 def _heat_resources(h, segs, query, raw):
     stack = _stack(h, segs)
-    return 200, {"resources": views.resources_body(stack, _base(h, segs))}
+    names = h.cloud.heat.resource_names(stack, query)
+    detail = extract_bool("with_detail", query_value(query, "with_detail") or "false")
+    return 200, {"resources": views.resources_body(stack, _base(h, segs), names, detail)}
+
+
+def _heat_resource_show(h, segs, query, raw):
+    stack = _stack(h, segs)
+    h.cloud.heat.resource(stack, segs[6])
+    body = views.resource_body(stack, segs[6], _base(h, segs), detail=True, with_attr=query.get("with_attr") or ())
+    return 200, {"resource": body}
+
+
+def _heat_resource_metadata(h, segs, query, raw):
+    stack = _stack(h, segs)
+    h.cloud.heat.resource(stack, segs[6])
+    return 200, {"metadata": stack.metadata.get(segs[6]) or {}}
+
+
+def _heat_update(h, segs, query, raw):
+    stack = _stack(h, segs)
+    h.cloud.heat.update(stack, _json(raw), patch=h.command == "PATCH")
+    return 202, None
+
+
+def _heat_validate(h, segs, query, raw):
+    h.token(segs[1])
+    if query_value(query, "show_nested") is not None:
+        extract_bool("show_nested", query_value(query, "show_nested"))
+    return 200, h.cloud.heat.validate(_json(raw))
+
+
+def _heat_resource_types(h, segs, query, raw):
+    h.token(segs[1])
+    if len(segs) == 3:
+        return 200, {"resource_types": h.cloud.heat.resource_types(query)}
+    if len(segs) == 5:
+        return 200, heat_engine.generate_template(segs[3], query_value(query, "template_type"))
+    schema = dict(heat_engine.type_schema(segs[3]))
+    if extract_bool("with_description", query_value(query, "with_description") or "false"):
+        schema.setdefault("description", "")
+    else:
+        schema.pop("description", None)
+    return 200, schema
+
+
+def _heat_template_versions(h, segs, query, raw):
+    h.token(segs[1])
+    if len(segs) == 3:
+        return 200, {"template_versions": heat_engine.template_versions()}
+    with_condition = extract_bool("with_condition_func", query_value(query, "with_condition_func") or "false")
+    return 200, {"template_functions": heat_engine.template_functions(segs[3], with_condition)}
 
 
 def _heat_template(h, segs, query, raw):

@@ -51,30 +51,58 @@ def outputs(stack):
     return [dict(out, output_value=out["output_value"] if visible else None) for out in stack.outputs]
 
 
-def resources_body(stack, base):
-    result = []
-    for name, res in stack.resources.items():
-        result.append({
-            "resource_name": name,
-            "logical_resource_id": name,
-            "physical_resource_id": res["reference"] if outputs_visible(stack) else "",
-            "resource_type": res["type"],
-            "resource_status": stack.state,
-            "resource_status_reason": "state changed",
-            "updated_time": _time(stack.updated or stack.created),
-            "required_by": [],
-            "links": [{"href": f"{stack_url(base, stack)}/resources/{name}", "rel": "self"},
-                      {"href": stack_url(base, stack), "rel": "stack"}],
-        })
-    return result
+def resource_state(stack, name):
+    """(action, status, reason, since) of one resource."""
+    state = stack.resource_states.get(name)
+    if state is None:
+        return stack.action, stack.status, "state changed", stack.updated or stack.created
+    return tuple(state)
 
 
-def event_body(event, stack, base):
-    return dict(event, links=[
-        {"href": f"{stack_url(base, stack)}/resources/{event['resource_name']}/events/{event['id']}",
-         "rel": "self"},
-        {"href": stack_url(base, stack), "rel": "stack"},
-    ])
+def resource_body(stack, name, base, detail=False, with_attr=()):
+    """One resource as Heat's resource list (or, with ``detail``, show) has it."""
+    res = stack.resources[name]
+    action, status, reason, since = resource_state(stack, name)
+    created = action == "CREATE" and status != "COMPLETE"
+    url = f"{stack_url(base, stack)}/resources/{name}"
+    body = {
+        "resource_name": name,
+        "logical_resource_id": name,
+        "physical_resource_id": "" if created or stack.action == "DELETE" and status == "COMPLETE"
+        else res["reference"],
+        "resource_type": res["type"],
+        "resource_status": f"{action}_{status}",
+        "resource_status_reason": reason,
+        "creation_time": _time(stack.created),
+        "updated_time": _time(since or stack.created),
+        "required_by": stack.required_by(name),
+        "links": [{"href": url, "rel": "self"}, {"href": stack_url(base, stack), "rel": "stack"}],
+    }
+    if detail:
+        decl = (stack.template.get("resources") or {}).get(name) or {}
+        attrs = res.get("attributes") or {}
+        shown = dict(attrs.get("show") or {k: v for k, v in attrs.items() if k != "show"})
+        for attr in with_attr:
+            shown.setdefault(attr, attrs.get(attr))
+        body["description"] = decl.get("description", "") if isinstance(decl, dict) else ""
+        body["attributes"] = shown
+    return body
+
+
+def resources_body(stack, base, names=None, detail=False):
+    return [resource_body(stack, name, base, detail) for name in (stack.resources if names is None else names)]
+
+
+def event_body(event, stack, base, detail=True):
+    """An event as Heat's event list (summary keys, or all with ``detail``) and show have it."""
+    resource = f"{stack_url(base, stack)}/resources/{event['resource_name']}"
+    body = {k: v for k, v in event.items() if not k.startswith("_")}
+    if not detail:
+        body.pop("resource_properties", None)
+    body["links"] = [{"href": f"{resource}/events/{event['id']}", "rel": "self"},
+                     {"href": resource, "rel": "resource"},
+                     {"href": stack_url(base, stack), "rel": "stack"}]
+    return body
 
 
 def _text(value):

@@ -64,7 +64,7 @@ def test_floating_ip_addresses_stay_unique_at_scale():
     (HEADER + "outputs: {o: {value: {get_param: missing}}}\n", "The Parameter (missing) was not defined in template."),
     (HEADER + "outputs: {o: {description: no value}}\n", 'Output "o" has no "value".'),
     (HEADER + "resources: {a: {type: OS::Heat::RandomString, properties: {length: 0}}}\n",
-     "must be 1..512"),
+     "Property error: resources.a.properties.length: 0 is out of range (min: 1, max: 512)"),
     (HEADER + "outputs: {o: {value: {get_file: missing.sh}}}\n", "get_file path: missing.sh"),
 ])
 def test_bad_templates_are_refused_with_a_reason(heat, template, message):

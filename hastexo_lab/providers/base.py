@@ -121,6 +121,12 @@ class Provider(ABC):
         wanted = set(stack_ids)
         return {info.id: info for info in self.list_stacks() if info.id in wanted}
 
+    def validate_template(self, template, environment=None, files=None):
+        """The cloud's own judgement of a template (Heat's template-validate):
+        its parameters as a dict; PermanentProviderError with the cloud's
+        message where it would refuse the template."""
+        raise PermanentProviderError(f"provider {self.name} cannot validate templates")
+
     @abstractmethod
     def list_stacks(self, prefix=""):
         """Our stacks (name starting with ``prefix``) as StackInfo, without outputs."""

@@ -175,6 +175,12 @@ class OpenStackProvider(Provider):
             body = self.heat.stacks.create(**fields)
         return StackInfo(name=name, id=body["stack"]["id"], status="CREATE_IN_PROGRESS")
 
+    def validate_template(self, template, environment=None, files=None):
+        # A refusal is the answer asked for, not a failure of the call.
+        with self._classified("validate template", expected=(PermanentProviderError,)):
+            result = self.heat.stacks.validate(template=template, environment=environment or {}, files=files or {})
+        return dict(result.get("Parameters") or {})
+
     def get_stack(self, ref):
         try:
             with self._classified(f"show {ref}", expected=(StackNotFound,)):

@@ -494,3 +494,15 @@ def test_the_usage_limit_in_the_page_warn_then_block(page, fast_browser_settings
     assert "You can start a lab again after" in error.text
     assert phase(driver) == "limited"
     assert not Stack.objects.filter(anonymous_student_id="dave").exclude(name="hxl-old-dave").exists()
+
+
+def test_studio_checks_the_template_at_the_cloud(page, live_server, browser):
+    driver = browser
+    driver.get(f"{live_server.url}/scenario/{SSH}/studio_view/?student=author")
+    button = wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, ".hastexo-lab-check-template"), timeout=10,
+                        what="the check button")[0]
+    button.click()
+    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, ".hastexo-lab-template-check li"), timeout=10,
+               what="the cloud's answer")
+    item = driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-template-check li")
+    assert item.get_attribute("data-ok") == "true" and item.text.startswith("default: Accepted.")

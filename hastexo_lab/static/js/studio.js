@@ -115,5 +115,47 @@ function HastexoLabStudio(runtime, element) {
       if (name === "cancel") { status(t("Not saved."), "cancelled"); }
     };
   }
+  addTemplateCheck();
   return StudioEditableXBlockMixin(runtime, element);
+
+  // Ask the lab's clouds (Heat's own validation) what they make of the
+  // template as it is saved now.
+  function addTemplateCheck() {
+    var actions = root.querySelector(".xblock-actions") || root;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "hastexo-lab-check-template";
+    button.textContent = t("Check the template at the cloud");
+    var list = document.createElement("ul");
+    list.className = "hastexo-lab-template-check";
+    list.setAttribute("role", "status");
+    list.setAttribute("aria-live", "polite");
+    actions.parentNode.insertBefore(button, actions);
+    actions.parentNode.insertBefore(list, actions);
+    button.addEventListener("click", function () {
+      list.textContent = "";
+      button.disabled = true;
+      fetch(runtime.handlerUrl(root, "check_template"), {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-Requested-With": "XMLHttpRequest",
+                  "X-CSRFToken": (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || ""},
+        body: "{}"
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      }).then(function (reply) {
+        reply.results.forEach(function (result) {
+          var item = document.createElement("li");
+          item.setAttribute("data-ok", result.ok ? "true" : "false");
+          item.textContent = (result.provider ? result.provider + ": " : "") + result.message;
+          list.appendChild(item);
+        });
+      }, function () {
+        var item = document.createElement("li");
+        item.setAttribute("data-ok", "false");
+        item.textContent = t("The check could not be run. Please try again.");
+        list.appendChild(item);
+      }).then(function () { button.disabled = false; });
+    });
+  }
 }
