@@ -743,8 +743,9 @@ class HeatEngine:
             self._start(stack, "DELETE", now)
 
     def events(self, stack, query, resource_name=None):
-        """Events of a stack: its own, unless a resource is asked for (by
-        path or filter); the filters, sorting and paging heatclient sends."""
+        """Events of a stack: its own and its resources' (Heat's stack event
+        list), or one resource's (by path); the filters, sorting and paging
+        heatclient sends."""
         limit = extract_int("limit", query_value(query, "limit"))
         extract_int("nested_depth", query_value(query, "nested_depth"))
         direction = _sort_dir(query, "asc")
@@ -753,8 +754,6 @@ class HeatEngine:
             events = list(stack.events)
         if resource_name is not None:
             events = [e for e in events if e["resource_name"] == resource_name and not e["_stack"]]
-        elif "resource_name" not in query:
-            events = [e for e in events if e["_stack"]]
         for key in ("resource_action", "resource_status", "resource_name", "resource_type"):
             if key in query:
                 wanted = set(query[key])

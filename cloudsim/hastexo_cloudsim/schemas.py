@@ -938,6 +938,32 @@ _type("OS::Neutron::Trunk", {
     })),
 }, _attrs(port_id=_S, sub_ports=_L, status=_S), "A Neutron trunk.", "9.0.0")()
 
+_type("OS::Cinder::EncryptedVolumeType", {
+    "provider": String("The encryption provider class.", required=True, update_allowed=True),
+    "control_location": String(default="front-end", update_allowed=True,
+                               constraints=[Allowed(["front-end", "back-end"])]),
+    "cipher": String(update_allowed=True, constraints=[Allowed(["aes-xts-plain64", "aes-cbc-essiv"])]),
+    "key_size": Integer(update_allowed=True, constraints=[Allowed([128, 256])]),
+    "volume_type": String("The volume type it encrypts.", required=True),
+}, {}, "Encryption for a Cinder volume type.", "5.0.0")()
+
+_type("OS::Nova::HostAggregate", {
+    "name": String("The aggregate's name.", required=True, update_allowed=True),
+    "availability_zone": String(update_allowed=True),
+    "hosts": List(default=[], update_allowed=True, schema=String()),
+    "metadata": Map(default={}, update_allowed=True),
+}, {}, "A Nova host aggregate.", "10.0.0")()
+
+_AWS_RULE = Map(schema={"CidrIp": String(), "FromPort": String(), "ToPort": String(), "IpProtocol": String(),
+                        "SourceSecurityGroupId": String(), "SourceSecurityGroupName": String(),
+                        "SourceSecurityGroupOwnerId": String(), "DestinationSecurityGroupId": String()})
+_type("AWS::EC2::SecurityGroup", {
+    "GroupDescription": String("Description of the security group.", required=True),
+    "VpcId": String(),
+    "SecurityGroupIngress": List(schema=_AWS_RULE, update_allowed=True),
+    "SecurityGroupEgress": List(schema=_AWS_RULE, update_allowed=True),
+}, {}, "A security group, in the AWS compatible form every Heat has.", "2014.1")()
+
 _KEYSTONE_ROLES = List(default=[], update_allowed=True, schema=Map(schema={
     "role": String(required=True), "project": String(), "domain": String()}))
 for _name, _props, _attributes in (

@@ -97,6 +97,9 @@ def event_body(event, stack, base, detail=True):
     """An event as Heat's event list (summary keys, or all with ``detail``) and show have it."""
     resource = f"{stack_url(base, stack)}/resources/{event['resource_name']}"
     body = {k: v for k, v in event.items() if not k.startswith("_")}
+    # Heat's API joins the action into the status ("CREATE_COMPLETE") and
+    # leaves the action out: its engine's split is not part of the API.
+    body["resource_status"] = f"{body.pop('resource_action')}_{body['resource_status']}"
     if not detail:
         body.pop("resource_properties", None)
     body["links"] = [{"href": f"{resource}/events/{event['id']}", "rel": "self"},

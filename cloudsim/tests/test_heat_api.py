@@ -43,10 +43,14 @@ def test_full_lifecycle_of_the_sample_template(heat, template):
     again = {o["output_key"]: o["output_value"] for o in heat.stacks.get(stack.identifier).outputs}
     assert again == outputs
 
-    events = [(e.resource_action, e.resource_status) for e in heat.events.list(stack_id)]
-    assert events == [("CREATE", "IN_PROGRESS"), ("CREATE", "COMPLETE"),
-                      ("SUSPEND", "IN_PROGRESS"), ("SUSPEND", "COMPLETE"),
-                      ("RESUME", "IN_PROGRESS"), ("RESUME", "COMPLETE")]
+    # As Heat's API has them: the action joined into the status; the stack's
+    # own (named as the stack) among its resources'.
+    listed = heat.events.list(stack_id)
+    assert {e.resource_name for e in listed} > {"learner-1"}
+    events = [e.resource_status for e in listed if e.resource_name == "learner-1"]
+    assert events == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE", "SUSPEND_IN_PROGRESS", "SUSPEND_COMPLETE",
+                      "RESUME_IN_PROGRESS", "RESUME_COMPLETE"]
+    assert not hasattr(heat.events.list(stack_id)[0], "resource_action")
     heat.stacks.delete(stack.identifier)
     wait_for_gone(heat, stack.identifier)
 
@@ -185,7 +189,9 @@ def test_events_filters(heat):
     create(heat)
     wait_for_status(heat, "lab1", "CREATE_COMPLETE")
     events = heat.events.list("lab1", filters={"resource_status": "COMPLETE"})
-    assert [e.resource_action for e in events] == ["CREATE"]
+    assert {e.resource_status for e in events} == {"CREATE_COMPLETE"}
+    assert [e.resource_name for e in events][-1] == "lab1"  # the stack's own, after its resources'
+    assert all(e.resource_name == "lab1" for e in heat.events.list("lab1", filters={"resource_name": "lab1"}))
     assert len(heat.events.list("lab1", sort_dir="desc", limit=1)) == 1
 
 

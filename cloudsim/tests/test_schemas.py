@@ -409,3 +409,25 @@ def test_router_interface_and_association_references():
     c = ctx()
     assert resources.build("OS::Neutron::RouterInterface", {"router": "r1", "subnet": "s1"}, c)[0] == "r1:subnet_id=s1"
     assert resources.build("OS::Neutron::FloatingIPAssociation", {"floatingip_id": "f", "port_id": "p"}, c)[0] == "f:p"
+
+
+@pytest.mark.parametrize("rtype, props, missing", [
+    ("OS::Heat::ScalingPolicy", {"adjustment_type": "change_in_capacity", "auto_scaling_group_id": "g",
+                                 "scaling_adjustment": 1}, "scaling_adjustment"),
+    ("OS::Keystone::Service", {"type": "identity"}, "type"),
+    ("OS::Keystone::Endpoint", {"service": "s", "interface": "public", "url": "http://x"}, "url"),
+    ("OS::Cinder::VolumeType", {"name": "fast"}, "name"),
+    ("OS::Cinder::EncryptedVolumeType", {"provider": "luks", "volume_type": "fast"}, "volume_type"),
+    ("OS::Neutron::Trunk", {"port": "p"}, "port"),
+    ("OS::Nova::HostAggregate", {"name": "a"}, "name"),
+    ("AWS::EC2::SecurityGroup", {"GroupDescription": "web"}, "GroupDescription"),
+    ("OS::Heat::SoftwareComponent", {}, None),
+])
+def test_the_types_every_heat_has(rtype, props, missing):
+    assert schemas.is_offered(rtype)
+    checked = schemas.check("r", rtype, props)
+    assert all(checked[key] == value for key, value in props.items())
+    if missing:
+        with pytest.raises(ApiError) as error:
+            schemas.check("r", rtype, {k: v for k, v in props.items() if k != missing})
+        assert error.value.message == f"Property error: resources.r.properties: Property {missing} not assigned"
