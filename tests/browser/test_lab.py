@@ -332,7 +332,10 @@ def test_the_terminal_is_a_real_shell_that_survives_suspend_and_resume(page, clo
     wait_until(lambda: lab(driver).get_attribute("data-idle") == "true", timeout=10, what="the page to see idle")
     assert api.suspend(stack, reason="idle (as the suspender would)")
     wait_for_terminal(driver, "reconnecting")
-    wait_status(stack, lc.SUSPEND_COMPLETE)
+    # The suspend is done (a keepalive that came during it may have asked
+    # for the resume already: then the lab is on its way back).
+    wait_until(lambda: stack.log.filter(to_status=lc.SUSPEND_COMPLETE).exists(), timeout=30,
+               what="the suspend to be done")
     wiggle(driver)
     wait_ready(driver)
     wait_for_terminal(driver, timeout=20)
@@ -506,3 +509,4 @@ def test_studio_checks_the_template_at_the_cloud(page, live_server, browser):
                what="the cloud's answer")
     item = driver.find_element(By.CSS_SELECTOR, ".hastexo-lab-template-check li")
     assert item.get_attribute("data-ok") == "true" and item.text.startswith("default: Accepted.")
+
