@@ -1015,13 +1015,11 @@ def _check_structure(plan):
     from . import schemas
     from .hot import Resolver
     resolver = Resolver(plan.template, plan.params, plan.files, BuildContext("validate", str(uuid.uuid4()), 0, ""))
-    registry = plan.template.registry
     for name, decl in resolver.definitions.items():
         given = decl.get("properties")
         if not isinstance(given, dict):
             continue
-        target = registry.get(decl["type"], decl["type"])
-        target = target if isinstance(target, str) else decl["type"]
+        target = plan.template.target(decl["type"])
         if isinstance(plan.files.get(target), str):
             known = set(load_document(plan.files[target], "template").get("parameters") or {})
         elif decl["type"] == "OS::Heat::None" or not schemas.is_offered(target):

@@ -143,6 +143,11 @@ class Template:
                 if key not in self.version.output_keys:
                     raise fn.validation_failed(f'"{key}" is not a valid keyword inside a output definition')
 
+    def target(self, rtype):
+        """The type ``rtype`` stands for after the environment's resource_registry."""
+        target = self.registry.get(rtype, rtype)
+        return target if isinstance(target, str) else rtype
+
     @staticmethod
     def _section(tmpl, key):
         section = tmpl.get(key) or {}
@@ -159,8 +164,7 @@ class Template:
                                        + ", ".join(sorted(map(str, invalid))))
         if not isinstance(decl["type"], str):
             raise fn.validation_failed(f"Resource {name} type type must be string")
-        target = self.registry.get(decl["type"], decl["type"])
-        target = target if isinstance(target, str) else decl["type"]
+        target = self.target(decl["type"])
         if not isinstance(self.files.get(target), str) and not schemas.is_offered(target):
             raise bad_request(f'The Resource Type ({decl["type"]}) could not be found.',
                               "StackValidationFailed")
@@ -699,7 +703,7 @@ class Resolver:
             if "external_id" in self.parsed[name]:
                 # An existing resource adopted as it is: Heat neither checks nor creates it.
                 external = fn.resolve_checked(self.parsed[name]["external_id"], f"resources.{name}.external_id")
-                spec = schemas.TYPES_SCHEMA.get(self.template.registry.get(decl["type"], decl["type"]))
+                spec = schemas.TYPES_SCHEMA.get(self.template.target(decl["type"]))
                 attrs = {key: None for key in (spec.attributes if spec else ())}
                 reference, attrs, hidden = str(external), {**attrs, "show": {}}, {}
             else:
@@ -720,8 +724,7 @@ class Resolver:
         properties checked as Heat checks them. ``label``: its name in
         messages (a group's member: "group.0")."""
         label = label or name
-        target = self.template.registry.get(rtype, rtype)
-        target = target if isinstance(target, str) else rtype
+        target = self.template.target(rtype)
         if isinstance(self.files.get(target), str):
             return self._build_nested(label, target, props)
         if not schemas.is_offered(target):
