@@ -15,6 +15,7 @@ rest, which are where the fake cloud says no and a full Heat would say yes.
 import argparse
 import collections
 import os
+import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,6 +25,7 @@ sys.path[:0] = [os.path.join(ROOT, "cloudsim")]
 def judge(path):
     import yaml
     from hastexo_cloudsim import check, schemas
+    from hastexo_cloudsim.registry import Registry
     with open(path, encoding="utf-8") as handle:
         try:
             tree = yaml.safe_load(handle)
@@ -34,9 +36,10 @@ def judge(path):
     ok, message = check.check(path)
     if ok:
         return ("accepted and built" if "builds" in message else "accepted (parameters without values)"), ""
-    for rtype, service in schemas.NOT_OFFERED.items():
-        if f"({rtype})" in message:
-            return f"refused: needs {service}, which a lab cloud does not offer", message
+    missing = re.search(r"The Resource Type \((.+?)\) could not be found", message)
+    service = missing and schemas.NOT_OFFERED.get(Registry().target(missing.group(1)))
+    if service:
+        return f"refused: needs {service}, which a lab cloud does not offer", message
     if "No content found" in message or "Heat::InstallConfigAgent" in message:
         return "refused: needs files or an environment from outside the folder", message
     return "refused: other", message

@@ -21,6 +21,7 @@ from . import hot
 from .errors import ApiError, bad_request, conflict, not_found
 from .hot import Resolver, Template, parse_environment
 from .keystone import isotime
+from .registry import Registry
 from .resources import BuildContext
 
 # fullmatch: "$" would also match before a trailing newline.
@@ -197,14 +198,10 @@ def _nested_types(tmpl, env):
     """Resource types of a template that name another template (Heat's
     template resources): a file of the request, directly or through the
     environment's resource_registry."""
-    registry = (env or {}).get("resource_registry") or {}
-    result = []
-    for decl in ((tmpl.get("resources") if isinstance(tmpl, dict) else None) or {}).values():
-        if isinstance(decl, dict) and isinstance(decl.get("type"), str):
-            rtype = decl["type"]
-            target = registry.get(rtype) if isinstance(registry, dict) else None
-            result.append(target if isinstance(target, str) else rtype)
-    return result
+    registry = Registry((env or {}).get("resource_registry"))
+    resources = (tmpl.get("resources") if isinstance(tmpl, dict) else None) or {}
+    return [registry.target(decl["type"], name) for name, decl in resources.items()
+            if isinstance(decl, dict) and isinstance(decl.get("type"), str)]
 
 
 def check_nesting(tmpl, env, files):
@@ -1019,10 +1016,10 @@ def _check_structure(plan):
         given = decl.get("properties")
         if not isinstance(given, dict):
             continue
-        target = plan.template.target(decl["type"])
+        target = plan.template.target(decl["type"], name)
         if isinstance(plan.files.get(target), str):
             known = set(load_document(plan.files[target], "template").get("parameters") or {})
-        elif decl["type"] == "OS::Heat::None" or not schemas.is_offered(target):
+        elif schemas.takes_anything(target) or not schemas.is_offered(target):
             continue
         else:
             known = set(schemas.TYPES_SCHEMA[target].properties)
@@ -1135,24 +1132,15 @@ def _optional(module):
 
 
 def _supported_types():
-    from . import resources
-    schemas = _optional("schemas")
-    names = None
-    if schemas is not None and hasattr(schemas, "supported_types"):
-        names = list(schemas.supported_types())
-    return sorted(names if names is not None else resources.RESOURCE_TYPES)
+    from . import schemas
+    return schemas.supported_types()
 
 
 def type_schema(resource_type):
-    """Heat's resource-type-show JSON for a type; 404 for one it lacks."""
-    if resource_type not in _supported_types():
-        raise not_found(f"The Resource Type ({resource_type}) could not be found.")
-    schemas = _optional("schemas")
-    if schemas is not None and hasattr(schemas, "type_schema"):
-        return schemas.type_schema(resource_type)
-    return {"resource_type": resource_type, "properties": {},
-            "attributes": {"show": {"description": "Detailed information about resource.", "type": "map"}},
-            "support_status": {"status": "SUPPORTED", "message": None, "version": None, "previous_status": None}}
+    """Heat's resource-type-show JSON for a type; 404 for one it lacks, 400
+    for one it keeps only for old templates."""
+    from . import schemas
+    return schemas.type_schema(resource_type)
 
 
 _PROPERTY_TO_PARAMETER = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean",

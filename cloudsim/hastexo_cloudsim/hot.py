@@ -19,6 +19,7 @@ import yaml
 from . import functions as fn
 from . import resources, schemas
 from .errors import ApiError, bad_request
+from .registry import Registry
 
 VERSIONS = set(fn.VERSIONS)
 PARAMETER_TYPES = ("string", "number", "json", "comma_delimited_list", "boolean")
@@ -100,6 +101,7 @@ class Template:
         request's files. A resource whose type is one of the files (directly
         or through the registry) is a template resource: a nested stack."""
         self.registry = registry if isinstance(registry, dict) else {}
+        self._types = Registry(self.registry)
         self.files = files if isinstance(files, dict) else {}
         tmpl = load_yaml(source, "template")
         version = tmpl.get("heat_template_version")
@@ -143,10 +145,10 @@ class Template:
                 if key not in self.version.output_keys:
                     raise fn.validation_failed(f'"{key}" is not a valid keyword inside a output definition')
 
-    def target(self, rtype):
-        """The type ``rtype`` stands for after the environment's resource_registry."""
-        target = self.registry.get(rtype, rtype)
-        return target if isinstance(target, str) else rtype
+    def target(self, rtype, name=None):
+        """The type (or template file) ``rtype`` stands for, for the resource
+        ``name``, after the environment's resource_registry and Heat's own."""
+        return self._types.target(rtype, name)
 
     @staticmethod
     def _section(tmpl, key):
@@ -164,7 +166,7 @@ class Template:
                                        + ", ".join(sorted(map(str, invalid))))
         if not isinstance(decl["type"], str):
             raise fn.validation_failed(f"Resource {name} type type must be string")
-        target = self.target(decl["type"])
+        target = self.target(decl["type"], name)
         if not isinstance(self.files.get(target), str) and not schemas.is_offered(target):
             raise bad_request(f'The Resource Type ({decl["type"]}) could not be found.',
                               "StackValidationFailed")
@@ -703,7 +705,7 @@ class Resolver:
             if "external_id" in self.parsed[name]:
                 # An existing resource adopted as it is: Heat neither checks nor creates it.
                 external = fn.resolve_checked(self.parsed[name]["external_id"], f"resources.{name}.external_id")
-                spec = schemas.TYPES_SCHEMA.get(self.template.target(decl["type"]))
+                spec = schemas.TYPES_SCHEMA.get(self.template.target(decl["type"], name))
                 attrs = {key: None for key in (spec.attributes if spec else ())}
                 reference, attrs, hidden = str(external), {**attrs, "show": {}}, {}
             else:
@@ -724,7 +726,7 @@ class Resolver:
         properties checked as Heat checks them. ``label``: its name in
         messages (a group's member: "group.0")."""
         label = label or name
-        target = self.template.target(rtype)
+        target = self.template.target(rtype, name)
         if isinstance(self.files.get(target), str):
             return self._build_nested(label, target, props)
         if not schemas.is_offered(target):
@@ -772,7 +774,8 @@ class Resolver:
         built like any resource (servers among them get machines), and the
         group's attributes made from theirs, as Heat names them."""
         members = {}
-        for member, member_type, member_props in schemas.members(name, group_type, props):
+        launch = self._launch_settings(props) if group_type in schemas.AWS_GROUPS else None
+        for member, member_type, member_props in schemas.members(name, group_type, props, launch):
             reference, attrs, hidden = self._make(f"{name}-{member}", member_type, member_props,
                                                   label=f"{name}.{member}")
             members[member] = {"type": member_type, "reference": reference, "attributes": attrs,
@@ -796,12 +799,29 @@ class Resolver:
             attrs[f"resource.{member}"] = m["attributes"]
             for key, value in m["attributes"].items():
                 attrs[f"resource.{member}.{key}"] = value
+        if group_type in schemas.AWS_GROUPS:
+            # Heat's extension: the members' addresses, comma-separated.
+            attrs = {"InstanceList": ",".join(str(m["attributes"].get("PublicIp")) for m in members.values())}
+        attrs["show"] = {}
         # What the machines are made from: the members, under "<group>-<member>".
         hidden = {"members": {f"{name}-{member}": m for member, m in members.items()}}
         return str(uuid.uuid4()), attrs, hidden
 
+    def _launch_settings(self, props):
+        """What an AWS compatible group launches with: the properties of its
+        launch configuration, or of the instance it copies."""
+        wanted = props.get("LaunchConfigurationName")
+        key = "LaunchConfigurationName" if wanted else "InstanceId"
+        wanted = wanted or props.get("InstanceId")
+        for entry in self.built.values():
+            if entry["reference"] == wanted and (
+                    key == "InstanceId" or self.template.target(entry["type"]) ==
+                    "AWS::AutoScaling::LaunchConfiguration"):
+                return entry["properties"]
+        raise ValueError(f"{key} ({wanted}) reference can not be found.")
 
-GROUPS = ("OS::Heat::ResourceGroup", "OS::Heat::AutoScalingGroup")
+
+GROUPS = ("OS::Heat::ResourceGroup", "OS::Heat::AutoScalingGroup", *schemas.AWS_GROUPS)
 
 
 def _members(name, built):

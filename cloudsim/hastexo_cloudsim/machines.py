@@ -62,28 +62,38 @@ def login_config(stack):
         todo.extend(((entry.get("hidden") or {}).get("members") or {}).items())
     configs = {r["reference"]: r["attributes"].get("config")
                for r in built.values() if r["type"].startswith("OS::Heat::") and "config" in r["attributes"]}
-    floating_ips = {r["reference"]: r for r in built.values() if r["type"] == "OS::Neutron::FloatingIP"}
+    # Floating IPs, Neutron's and Nova's older kind: reference -> address.
+    floating_ips = {r["reference"]: r["attributes"]["floating_ip_address"]
+                    for r in built.values() if r["type"] == "OS::Neutron::FloatingIP"}
+    floating_ips.update({r["reference"]: r["attributes"]["ip"]
+                         for r in built.values() if r["type"] == "OS::Nova::FloatingIP"})
     by_port, by_server = {}, {}
-    for r in floating_ips.values():
-        by_port[r["properties"].get("port_id")] = r["attributes"]["floating_ip_address"]
+    for r in built.values():
+        if r["type"] == "OS::Neutron::FloatingIP":
+            by_port[r["properties"].get("port_id")] = floating_ips[r["reference"]]
     for r in built.values():
         props = r.get("properties", {})
         if r["type"] == "OS::Neutron::FloatingIPAssociation" and props.get("floatingip_id") in floating_ips:
-            by_port[props.get("port_id")] = floating_ips[props["floatingip_id"]]["attributes"]["floating_ip_address"]
+            by_port[props.get("port_id")] = floating_ips[props["floatingip_id"]]
         elif r["type"] == "OS::Nova::FloatingIPAssociation" and props.get("floating_ip") in floating_ips:
-            by_server[props.get("server_id")] = floating_ips[props["floating_ip"]]["attributes"]["floating_ip_address"]
+            by_server[props.get("server_id")] = floating_ips[props["floating_ip"]]
     machines, private = {}, {}
     for name, r in built.items():
-        if r["type"] != "OS::Nova::Server":
+        if r["type"] not in SERVERS:
             continue
         props, hidden = r.get("properties", {}), r.get("hidden", {})
         public = [by_port[p] for p in hidden.get("ports", []) if p in by_port]
         public += [by_server[r["reference"]]] if r["reference"] in by_server else []
         addresses = [a for a in dict.fromkeys(public + [hidden.get("loopback")]) if a]
-        users, passwords = _cloud_config_users(configs.get(props.get("user_data")))
+        users, passwords = _cloud_config_users(configs.get(props.get(SERVERS[r["type"]])))
         machines[name] = (addresses, users, passwords)
-        private[name] = [a for group in r["attributes"].get("networks", {}).values() for a in group]
+        networks = r["attributes"].get("networks") or hidden.get("networks") or {}
+        private[name] = [a for group in networks.values() for a in group]
     return machines, private
+
+
+# The types with a machine behind them -> the property holding their user data.
+SERVERS = {"OS::Nova::Server": "user_data", "AWS::EC2::Instance": "UserData"}
 
 
 def _cloud_config_users(config):

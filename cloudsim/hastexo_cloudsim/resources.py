@@ -176,12 +176,32 @@ def _server(props, ctx):
     }
 
 
+def _aws_instance(props, ctx):
+    """A server, as the AWS compatible type names it: its addresses under
+    Heat's AWS attribute names (one address serves for all four, as in Heat)."""
+    networks = [{"subnet": props["SubnetId"]}] if props.get("SubnetId") else None
+    tags = [f"{t.get('Key')}={t.get('Value')}" for t in props.get("Tags") or [] if isinstance(t, dict)]
+    reference, server = _server({"name": None, "networks": networks, "tags": tags}, ctx)
+    address = server["first_address"]
+    shown = {k: v for k, v in server.items() if not k.startswith("_")}
+    return reference, {
+        "AvailabilityZone": props.get("AvailabilityZone") or "nova", "PrivateDnsName": address,
+        "PublicDnsName": address, "PrivateIp": address, "PublicIp": address,
+        "_loopback": server["_loopback"], "_ports": server["_ports"], "_networks": server["networks"],
+        "_show": shown,
+    }
+
+
 def _floating_ip(props, ctx):
     return _uuid(props, ctx), {
         "floating_ip_address": ctx.floating_ip, "fixed_ip_address": props.get("fixed_ip_address"),
         "floating_network_id": props.get("floating_network"), "port_id": props.get("port_id"),
         "router_id": None, "status": "ACTIVE", "tenant_id": ctx.project_id,
     }
+
+
+def _nova_floating_ip(props, ctx):
+    return _uuid(props, ctx), {"pool": props.get("pool"), "ip": ctx.floating_ip}
 
 
 def _net(props, ctx):
@@ -419,6 +439,9 @@ RESOURCE_TYPES = {
     **{f"OS::Keystone::{kind}": _plain() for kind in ("Role", "Domain", "Project", "User", "Group", "Region",
                                                      "Service", "Endpoint")},
     "OS::Nova::Flavor": _flavor,
+    "OS::Nova::FloatingIP": _nova_floating_ip,
+    "AWS::EC2::Instance": _aws_instance,
+    "AWS::AutoScaling::LaunchConfiguration": _plain(),
     "OS::Nova::FloatingIPAssociation": _plain(),
     "OS::Heat::RandomString": _random_string,
     "OS::Heat::CloudConfig": _cloud_config,
@@ -432,7 +455,6 @@ RESOURCE_TYPES = {
     "OS::Heat::UpdateWaitConditionHandle": _plain(),
     "OS::Heat::WaitCondition": _wait_condition,
     "OS::Heat::Value": _value,
-    "OS::Heat::None": _plain(),
     "OS::Heat::TestResource": _test_resource,
     "OS::Heat::Stack": _remote_stack,
     "OS::Neutron::Net": _net,
@@ -460,6 +482,8 @@ def build(resource_type, props, ctx, name=None):
     set ``_show`` for what ``show`` holds when it differs from the attributes.
     ``name``, the resource's name in the template, lets builders word errors
     and names as Heat does."""
+    if schemas.takes_anything(resource_type):
+        return _uuid(props, ctx), AnyAttributes(show={}), {}
     ctx.resource_name = name
     try:
         reference, attrs = RESOURCE_TYPES[resource_type](props, ctx)
@@ -470,3 +494,13 @@ def build(resource_type, props, ctx, name=None):
     shown = hidden.pop("show", None)
     attrs["show"] = shown if shown is not None else {k: v for k, v in attrs.items() if k != "private_key"}
     return reference, attrs, hidden
+
+
+class AnyAttributes(dict):
+    """A placeholder's attributes: every name is one, and is None."""
+
+    def __contains__(self, key):
+        return True
+
+    def __missing__(self, key):
+        return None

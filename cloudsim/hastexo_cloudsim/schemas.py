@@ -393,12 +393,13 @@ def _attrs(*names, **typed):
 
 
 class Type:
-    def __init__(self, properties, attributes, description, version=None, validate=None):
+    def __init__(self, properties, attributes, description, version=None, validate=None, retired=False):
         self.properties = properties
         self.attributes = attributes
         self.description = description
         self.version = version
         self.validate = validate
+        self.retired = retired
 
 
 _S, _L, _M, _B, _I = "String", "List", "Map", "Boolean", "Integer"
@@ -406,9 +407,9 @@ _S, _L, _M, _B, _I = "String", "List", "Map", "Boolean", "Integer"
 TYPES_SCHEMA = {}
 
 
-def _type(name, properties, attributes, description, version=None):
+def _type(name, properties, attributes, description, version=None, retired=False):
     def register(validate=None):
-        TYPES_SCHEMA[name] = Type(properties, attributes, description, version, validate)
+        TYPES_SCHEMA[name] = Type(properties, attributes, description, version, validate, retired)
         return validate
     return register
 
@@ -505,6 +506,11 @@ _type("OS::Nova::ServerGroup", {
         Allowed(["anti-affinity", "affinity", "soft-anti-affinity", "soft-affinity"])]),
     "rules": Map(schema={"max_server_per_host": Number()}),
 }, {}, "A Nova server group.", "2014.2")()
+
+_type("OS::Nova::FloatingIP", {
+    "pool": String("The external network the address comes from."),
+}, _attrs(pool=_S, ip=_S), "A floating IP address, in Nova's older form (Heat keeps it, through Neutron).",
+    "2014.1")()
 
 _type("OS::Nova::FloatingIPAssociation", {
     "server_id": String(required=True, update_allowed=True, constraints=[Custom("nova.server")]),
@@ -964,6 +970,110 @@ _type("AWS::EC2::SecurityGroup", {
     "SecurityGroupEgress": List(schema=_AWS_RULE, update_allowed=True),
 }, {}, "A security group, in the AWS compatible form every Heat has.", "2014.1")()
 
+# The AWS-compatible compute types every Heat has: an instance is a server
+# (with a machine behind it), launched alone or by a group from a launch
+# configuration.
+_AWS_TAGS = List(schema=Map(schema={"Key": String(required=True), "Value": String(required=True)}))
+_AWS_HINTS = List(schema=Map(schema={"Key": String(required=True), "Value": String(required=True)}))
+_AWS_BLOCK_DEVICES = List(schema=Map(schema={
+    "DeviceName": String(required=True),
+    "Ebs": Map(schema={"DeleteOnTermination": Boolean(default=True), "Iops": Number(), "SnapshotId": String(),
+                       "VolumeSize": String(), "VolumeType": String()}),
+    "NoDevice": Map(),
+    "VirtualName": String(),
+}))
+_type("AWS::EC2::Instance", {
+    "ImageId": String("Glance image ID or name.", required=True, constraints=[Custom("glance.image")]),
+    "InstanceType": String("Nova instance type (flavor).", required=True, update_allowed=True,
+                           constraints=[Custom("nova.flavor")]),
+    "KeyName": String(constraints=[Custom("nova.keypair")]),
+    "AvailabilityZone": String(),
+    "DisableApiTermination": String(),
+    "KernelId": String(),
+    "Monitoring": Boolean(),
+    "PlacementGroupName": String(),
+    "PrivateIpAddress": String(),
+    "RamDiskId": String(),
+    "SecurityGroups": List(),
+    "SecurityGroupIds": List(),
+    "NetworkInterfaces": List(update_allowed=True),
+    "SourceDestCheck": Boolean(),
+    "SubnetId": String(update_allowed=True),
+    "Tags": List(update_allowed=True, schema=Map(schema={"Key": String(required=True),
+                                                         "Value": String(required=True)})),
+    "NovaSchedulerHints": _AWS_HINTS,
+    "Tenancy": String(constraints=[Allowed(["dedicated", "default"])]),
+    "UserData": String(),
+    "Volumes": List(default=[], schema=Map(schema={"Device": String(required=True),
+                                                    "VolumeId": String(required=True)})),
+    "BlockDeviceMappings": _AWS_BLOCK_DEVICES,
+}, _attrs(AvailabilityZone=_S, PrivateDnsName=_S, PublicDnsName=_S, PrivateIp=_S, PublicIp=_S),
+    "A server, in the AWS compatible form every Heat has.", "2014.1")()
+
+
+def _validate_launch_configuration(name, props):
+    for mapping in props["BlockDeviceMappings"] or []:
+        if not mapping.get("Ebs"):
+            raise bad_request("Ebs is missing, this is required when specifying BlockDeviceMappings.")
+        if not mapping["Ebs"].get("SnapshotId"):
+            raise bad_request("SnapshotId is missing, this is required when specifying BlockDeviceMappings.")
+    if not props["InstanceId"] and not (props["ImageId"] and props["InstanceType"]):
+        raise bad_request("If without InstanceId, ImageId and InstanceType are required.")
+
+
+LAUNCHED = ("ImageId", "InstanceType", "KeyName", "UserData", "SecurityGroups", "KernelId", "RamDiskId",
+            "BlockDeviceMappings", "NovaSchedulerHints")
+_type("AWS::AutoScaling::LaunchConfiguration", {
+    "ImageId": String("Glance image ID or name.", constraints=[Custom("glance.image")]),
+    "InstanceType": String("Nova instance type (flavor).", constraints=[Custom("nova.flavor")]),
+    "KeyName": String(constraints=[Custom("nova.keypair")]),
+    "UserData": String(),
+    "SecurityGroups": List(),
+    "KernelId": String(),
+    "RamDiskId": String(),
+    "BlockDeviceMappings": _AWS_BLOCK_DEVICES,
+    "NovaSchedulerHints": _AWS_HINTS,
+    "InstanceId": String("An instance whose settings to launch with.", constraints=[Custom("nova.server")]),
+}, {}, "What an AWS compatible group launches.", "2014.1")(_validate_launch_configuration)
+
+_type("OS::Heat::InstanceGroup", {
+    "AvailabilityZones": List("Not implemented.", required=True),
+    "LaunchConfigurationName": String("The launch configuration.", required=True, update_allowed=True),
+    "Size": Integer("Desired number of instances.", required=True, update_allowed=True),
+    "LoadBalancerNames": List(),
+    "Tags": _AWS_TAGS,
+}, _attrs(InstanceList=_S), "A group of instances from a launch configuration.", "2014.1")()
+
+
+def _validate_aws_scaling_group(name, props):
+    low, high, wanted = props["MinSize"], props["MaxSize"], props["DesiredCapacity"]
+    if high < low:
+        raise bad_request("MinSize can not be greater than MaxSize")
+    if low < 0:
+        raise bad_request("The size of AutoScalingGroup can not be less than zero")
+    if wanted is not None and not low <= wanted <= high:
+        raise bad_request("DesiredCapacity must be between MinSize and MaxSize")
+    if props["VPCZoneIdentifier"] and len(props["VPCZoneIdentifier"]) != 1:
+        raise bad_request("Anything other than one VPCZoneIdentifier is not supported.", "NotSupported")
+    if bool(props["InstanceId"]) == bool(props["LaunchConfigurationName"]):
+        raise bad_request("Either 'InstanceId' or 'LaunchConfigurationName' must be provided.")
+
+
+_type("AWS::AutoScaling::AutoScalingGroup", {
+    "AvailabilityZones": List("Not implemented.", required=True),
+    "LaunchConfigurationName": String("The launch configuration.", update_allowed=True),
+    "InstanceId": String("An instance whose settings to launch with.", constraints=[Custom("nova.server")]),
+    "MaxSize": Integer("Largest size.", required=True, update_allowed=True),
+    "MinSize": Integer("Smallest size.", required=True, update_allowed=True),
+    "Cooldown": Integer(update_allowed=True),
+    "DesiredCapacity": Integer("Size to start with.", update_allowed=True),
+    "HealthCheckGracePeriod": Integer(),
+    "HealthCheckType": String(constraints=[Allowed(["EC2", "ELB"])]),
+    "LoadBalancerNames": List(),
+    "VPCZoneIdentifier": List(schema=String()),
+    "Tags": _AWS_TAGS,
+}, _attrs(InstanceList=_S), "A group that scales, in the AWS compatible form.", "2014.1")(_validate_aws_scaling_group)
+
 _KEYSTONE_ROLES = List(default=[], update_allowed=True, schema=Map(schema={
     "role": String(required=True), "project": String(), "domain": String()}))
 for _name, _props, _attributes in (
@@ -1005,16 +1115,13 @@ for _name, _props, _attributes in (
 # types it cannot find (type -> service).
 NOT_OFFERED = {
     **{f"OS::Trove::{t}": "trove" for t in ("Instance", "Cluster")},
-    **{f"OS::Magnum::{t}": "magnum" for t in ("Cluster", "ClusterTemplate")},
-    **{f"OS::Sahara::{t}": "sahara" for t in (
-        "Cluster", "ClusterTemplate", "DataSource", "ImageRegistry", "Job", "JobBinary", "NodeGroupTemplate")},
+    **{f"OS::Magnum::{t}": "magnum" for t in ("Cluster", "ClusterTemplate", "BayModel")},
     **{f"OS::Zaqar::{t}": "zaqar" for t in ("Queue", "SignedQueueURL", "Subscription", "MistralTrigger")},
     **{f"OS::Manila::{t}": "manila" for t in ("SecurityService", "Share", "ShareNetwork", "ShareType")},
     **{f"OS::Designate::{t}": "designate" for t in ("Zone", "RecordSet")},
     **{f"OS::Barbican::{t}": "barbican" for t in ("Secret", "Order", "GenericContainer", "RSAContainer",
                                                    "CertificateContainer")},
     **{f"OS::Mistral::{t}": "mistral" for t in ("Workflow", "CronTrigger", "ExternalResource")},
-    **{f"OS::Senlin::{t}": "senlin" for t in ("Cluster", "Node", "Policy", "Profile", "Receiver")},
     **{f"OS::Aodh::{t}": "aodh" for t in ("Alarm", "CompositeAlarm", "EventAlarm", "GnocchiAggregationByMetricsAlarm",
                                            "GnocchiAggregationByResourcesAlarm", "GnocchiResourcesAlarm")},
     **{f"OS::Octavia::{t}": "octavia" for t in ("LoadBalancer", "Listener", "Pool", "PoolMember", "HealthMonitor",
@@ -1022,10 +1129,32 @@ NOT_OFFERED = {
     **{f"OS::Swift::{t}": "swift" for t in ("Container",)},
     **{f"OS::Ironic::{t}": "ironic" for t in ("Port",)},
     **{f"OS::Blazar::{t}": "blazar" for t in ("Host", "Lease")},
-    **{f"OS::Vitrage::{t}": "vitrage" for t in ("Template",)},
     **{f"OS::Zun::{t}": "zun" for t in ("Container",)},
-    **{f"OS::Monasca::{t}": "monasca" for t in ("AlarmDefinition", "Notification")},
 }
+
+
+# Types Heat has retired but keeps so that old templates still load: left out
+# of the type list, each is a placeholder that takes any property and gives
+# None for any attribute, whether or not its service is there (what Heat's
+# OS::Heat::None does). type -> what took its place.
+RETIRED = {
+    "OS::Designate::Domain": "OS::Designate::Zone",
+    "OS::Designate::Record": "OS::Designate::RecordSet",
+    "OS::Glance::Image": "OS::Glance::WebImage",
+    "OS::Heat::HARestarter": "the mark-unhealthy API and a stack update",
+    "OS::Magnum::Bay": "OS::Magnum::Cluster",
+    "OS::Aodh::CombinationAlarm": "OS::Aodh::CompositeAlarm",
+    **{f"OS::Monasca::{t}": "nothing (Monasca is gone)" for t in ("AlarmDefinition", "Notification")},
+    **{f"OS::Neutron::LBaaS::{t}": f"OS::Octavia::{t}" for t in (
+        "LoadBalancer", "Listener", "Pool", "PoolMember", "HealthMonitor", "L7Policy", "L7Rule")},
+    **{f"OS::Neutron::{t}": "Octavia's types" for t in ("LoadBalancer", "Pool", "PoolMember", "HealthMonitor")},
+    **{f"OS::Sahara::{t}": "nothing (Sahara is gone)" for t in (
+        "Cluster", "ClusterTemplate", "DataSource", "ImageRegistry", "Job", "JobBinary", "NodeGroupTemplate")},
+    **{f"OS::Senlin::{t}": "nothing (Senlin is gone)" for t in ("Cluster", "Node", "Policy", "Profile", "Receiver")},
+    "OS::Vitrage::Template": "nothing (Vitrage is gone)",
+}
+for _name, _instead in RETIRED.items():
+    _type(_name, {}, {}, f"Retired, in favour of {_instead}: a placeholder.", retired=True)()
 
 
 # --------------------------------------------------------------------------
@@ -1207,7 +1336,7 @@ def check(resource_name, resource_type, properties, unresolved=()):
     properties = {} if properties is None else properties
     if not isinstance(properties, collections.abc.Mapping):
         raise bad_request(f'"{properties}" is not a map', "StackValidationFailed")
-    if resource_type == "OS::Heat::None":
+    if resource_type == "OS::Heat::None" or spec.retired:
         return dict(properties)  # takes anything, as in Heat
     try:
         result = _check_map(spec.properties, properties, [], True, set(unresolved))
@@ -1226,12 +1355,29 @@ def check(resource_name, resource_type, properties, unresolved=()):
     return result
 
 
-def members(resource_name, resource_type, properties):
-    """What a ResourceGroup or AutoScalingGroup (properties as check() returns
-    them) holds: a list of (member name, type, properties), properties not yet
-    checked. ResourceGroup members are "0", "1", ... with ``index_var``
-    replaced by the index in their properties; an AutoScalingGroup starts with
-    ``desired_capacity`` members, else ``min_size``."""
+AWS_GROUPS = ("OS::Heat::InstanceGroup", "AWS::AutoScaling::AutoScalingGroup")
+
+
+def members(resource_name, resource_type, properties, launch=None):
+    """What a group (properties as check() returns them) holds: a list of
+    (member name, type, properties), properties not yet checked.
+    ResourceGroup members are "0", "1", ... with ``index_var`` replaced by
+    the index in their properties; an AutoScalingGroup starts with
+    ``desired_capacity`` members, else ``min_size``. The AWS compatible
+    groups launch instances with ``launch``, the settings of their launch
+    configuration (or instance)."""
+    if resource_type in AWS_GROUPS:
+        if resource_type == "OS::Heat::InstanceGroup":
+            size = properties["Size"]
+        else:
+            size = properties["DesiredCapacity"]
+            size = properties["MinSize"] if size is None else size
+        settings = {k: v for k, v in (launch or {}).items() if k in LAUNCHED and v is not None}
+        if properties.get("VPCZoneIdentifier"):
+            settings["SubnetId"] = properties["VPCZoneIdentifier"][0]
+        if properties.get("Tags"):
+            settings["Tags"] = properties["Tags"]
+        return [(f"member-{i}", "AWS::EC2::Instance", dict(settings)) for i in range(max(size, 0))]
     if resource_type == "OS::Heat::ResourceGroup":
         definition, count = properties["resource_def"], properties["count"]
         index_var = properties["index_var"]
@@ -1262,11 +1408,18 @@ def _replace(value, index_var, index):
 
 def supported_types():
     """The types this cloud offers, sorted, as ``GET /resource_types`` lists them."""
-    return sorted(TYPES_SCHEMA)
+    return sorted(name for name, spec in TYPES_SCHEMA.items() if not spec.retired)
 
 
 def is_offered(resource_type):
     return resource_type in TYPES_SCHEMA
+
+
+def takes_anything(resource_type):
+    """A placeholder (OS::Heat::None or a retired type): any property, and
+    None for any attribute."""
+    spec = TYPES_SCHEMA.get(resource_type)
+    return resource_type == "OS::Heat::None" or bool(spec and spec.retired)
 
 
 def description(resource_type):
@@ -1285,6 +1438,8 @@ def type_schema(resource_type):
     if spec is None:
         from .errors import not_found
         raise not_found(f"The Resource Type ({resource_type}) could not be found.", "EntityNotFound")
+    if spec.retired:
+        raise bad_request(f"{resource_type} is not supported.", "NotSupported")
     attributes = {}
     for name, kind in spec.attributes.items():
         attributes[name] = {"description": _describe_name(name)}

@@ -302,3 +302,27 @@ def test_machines_on_another_port_and_the_provider_settings_follow(template):
         assert wait_for_port(address, 2222)
     finally:
         cloud.stop()
+
+
+def test_nova_floating_ip_of_old_templates_reaches_the_server(heat, cloud):
+    """OS::Nova::FloatingIP, which Heat keeps (hidden, through Neutron) for
+    templates written before Neutron: the server answers at its address."""
+    template = """
+heat_template_version: 2015-04-30
+resources:
+  vm: {type: OS::Nova::Server, properties: {image: x, flavor: y}}
+  fip: {type: OS::Nova::FloatingIP, properties: {pool: public}}
+  assoc: {type: OS::Nova::FloatingIPAssociation,
+          properties: {floating_ip: {get_resource: fip}, server_id: {get_resource: vm}}}
+outputs:
+  public: {value: {get_attr: [fip, ip]}}
+  pool: {value: {get_attr: [fip, pool]}}
+"""
+    heat.stacks.create(stack_name="nova-fip", template=template)
+    stack = wait_for_status(heat, "nova-fip", "CREATE_COMPLETE")
+    outputs = {o["output_key"]: o["output_value"] for o in stack.outputs}
+    assert outputs["pool"] == "public" and outputs["public"]
+    assert wait_until(lambda: cloud.machines.describe(), timeout=5)
+    (machine,) = cloud.machines.describe()
+    assert machine["listen_addresses"][0] == outputs["public"]
+    assert wait_for_port(outputs["public"], cloud.ssh_port)

@@ -342,9 +342,10 @@ def test_type_list_and_show():
     assert err.value.status == 404
 
 
-def test_every_offered_type_has_a_builder_but_the_groups():
+def test_every_offered_type_has_a_builder_but_the_groups_and_placeholders():
     assert set(schemas.supported_types()) - set(resources.RESOURCE_TYPES) == {
-        "OS::Heat::ResourceGroup", "OS::Heat::AutoScalingGroup"}
+        "OS::Heat::ResourceGroup", "OS::Heat::AutoScalingGroup", "OS::Heat::InstanceGroup",
+        "AWS::AutoScaling::AutoScalingGroup", "OS::Heat::None"}
     assert set(resources.RESOURCE_TYPES) <= set(schemas.supported_types())
 
 
