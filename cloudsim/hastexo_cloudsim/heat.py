@@ -17,12 +17,12 @@ import uuid
 
 import yaml
 
-from . import hot
+from . import hot, signals
 from .errors import ApiError, bad_request, conflict, not_found
 from .hot import Resolver, Template, parse_environment
 from .keystone import isotime
 from .registry import Registry
-from .resources import BuildContext
+from .resources import BuildContext, register
 
 # fullmatch: "$" would also match before a trailing newline.
 NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_.-]{0,254}")
@@ -374,6 +374,10 @@ class FakeStack:
         # host says so), which keep a deleted stack known until they are gone.
         self.settled_at = now
         self.had_machines = False
+        # Counts the changes of what the stack is built of (for the machines).
+        self.generation = 0
+        # When a scaling group was last resized (its policies' cooldown).
+        self.scaled_at = {}
 
     @property
     def state(self):
@@ -394,6 +398,7 @@ class FakeStack:
         self.resources = plan.resources
         self.outputs = plan.outputs
         self.metadata = plan.metadata
+        self.generation += 1
 
     def required_by(self, name):
         decls = (self.template.get("resources") or {}) if isinstance(self.template, dict) else {}
@@ -445,17 +450,21 @@ class HeatEngine:
         plan.params = template.resolve_parameters(plan.given, environment)
         return plan
 
-    def _build(self, plan, name, stack_id, index, project_id, keep=None):
+    def _build(self, plan, name, stack_id, index, project_id, keep=None, resize=None):
         """Build every resource (which checks every reference, as Heat's
         validation does), its outputs and metadata; ``keep``: resources of
-        the stack being updated that do not change."""
+        the stack being updated that do not change; ``resize``: (scaling
+        group, new size, its members until now)."""
         ctx = BuildContext(name, stack_id, index, project_id)
         resolver = Resolver(plan.template, plan.params, plan.files, ctx)
+        if resize is not None:
+            group, size, previous = resize
+            resolver.sizes[group], resolver.previous[group] = size, previous
         enabled = getattr(resolver, "definitions", plan.template.resources)
         for res_name, built in (keep or {}).items():
             if res_name not in enabled:
                 continue
-            _register(ctx, built)
+            register(ctx, built)
             resolver.built[res_name] = built
         try:
             plan.resources = resolver.build_all()
@@ -561,7 +570,8 @@ class HeatEngine:
                 raise bad_request("No template specified", "HTTPBadRequest")
             environment = read_environment(body.get("environment"))
             plan = self._plan(body["template"], environment, files, body.get("parameters"))
-        keep = _unchanged(old_template, old_files, stack.parameters, old_resources, plan)
+        keep = _unchanged(old_template, old_files, stack.parameters, old_resources, plan,
+                          replace=signals.unhealthy(stack))
         self._build(plan, stack.name, stack.id, stack.index, stack.project_id, keep)
         changes = _changes(old_template, old_resources, plan, keep)
         with self._lock:
@@ -712,6 +722,55 @@ class HeatEngine:
             if name not in stack.resources:
                 raise not_found(f"The Resource ({name}) could not be found.")
             return stack.resources[name]
+
+    # -- signals and health ---------------------------------------------------
+
+    def signal(self, stack, name, details):
+        with self._lock:
+            now = self.clock()
+            self._advance(stack, now)
+            signals.signal(self, stack, name, details, now)
+
+    def mark_unhealthy(self, stack, name, body):
+        with self._lock:
+            now = self.clock()
+            self._advance(stack, now)
+            signals.mark_unhealthy(self, stack, name, body, now)
+
+    def _current_plan(self, stack):
+        template = Template(stack.template, (stack.environment or {}).get("resource_registry"), stack.files)
+        plan = Plan(template, stack.environment, stack.files, stack.given)
+        plan.params = stack.parameters
+        return plan
+
+    def _refresh_outputs(self, stack):
+        """The outputs again, from the resources as they are now."""
+        plan = self._build(self._current_plan(stack), stack.name, stack.id, stack.index, stack.project_id,
+                           keep=stack.resources)
+        stack.outputs = plan.outputs
+
+    def _resize(self, stack, group, size, now):
+        """A scaling group to ``size``: its kept members and the other
+        resources stay as they are; those that refer to the group follow."""
+        plan = self._current_plan(stack)
+        decls = plan.template.resources
+        keep = set(stack.resources) - {group}
+        changed = True
+        while changed:
+            before = len(keep)
+            keep = {n for n in keep if n in decls and not dependencies(decls[n]) - keep}
+            changed = len(keep) != before
+        old = stack.resources[group]
+        previous = {m[len(group) + 1:]: entry for m, entry in ((old.get("hidden") or {}).get("members") or {}).items()}
+        self._build(plan, stack.name, stack.id, stack.index, stack.project_id,
+                    keep={n: stack.resources[n] for n in keep}, resize=(group, size, previous))
+        plan.metadata.update({n: stack.metadata[n] for n in keep if n in stack.metadata})  # signals kept
+        changes = [n for n in plan.resources if n not in keep]
+        for name in changes:
+            self._resource_event(stack, name, "UPDATE", "IN_PROGRESS", "state changed", now, plan)
+        stack.apply(plan)
+        for name in changes:
+            self._resource_event(stack, name, "UPDATE", "COMPLETE", "state changed", now, plan)
 
     # -- acting ---------------------------------------------------------------
 
@@ -936,34 +995,15 @@ def _sort_dir(query, default):
     return direction
 
 
-def _register(ctx, built):
-    """Tell a new build context about a resource kept from before an update:
-    its subnet, its port, its addresses."""
-    attrs = built.get("attributes") or {}
-    rtype = built.get("type")
-    if rtype == "OS::Neutron::Subnet" and attrs.get("cidr"):
-        ctx.add_subnet(built["reference"], (built.get("properties") or {}).get("network"), attrs["cidr"],
-                       attrs.get("gateway_ip"))
-    elif rtype == "OS::Neutron::Port":
-        fixed = [f.get("ip_address") for f in attrs.get("fixed_ips") or [] if isinstance(f, dict)]
-        for address in fixed:
-            ctx.allocate(fixed_ip=address)
-        if fixed:
-            ctx.ports[built["reference"]] = (attrs.get("network_id"), fixed[0])
-    elif rtype == "OS::Nova::Server":
-        for addresses in (attrs.get("networks") or {}).values():
-            for address in addresses:
-                ctx.allocate(fixed_ip=address)
-
-
-def _unchanged(old_template, old_files, old_params, old_resources, plan):
+def _unchanged(old_template, old_files, old_params, old_resources, plan, replace=()):
     """Resources an update leaves alone: same declaration, same parameters
-    and files, and only other unchanged resources referred to."""
+    and files, and only other unchanged resources referred to; not those
+    to ``replace`` (marked unhealthy)."""
     old_decls = (old_template.get("resources") or {}) if isinstance(old_template, dict) else {}
     new_decls = plan.template.resources
     candidates = set()
     for name, decl in new_decls.items():
-        if name not in old_resources or old_decls.get(name) != decl:
+        if name not in old_resources or old_decls.get(name) != decl or name in replace:
             continue
         if any(old_params.get(p) != plan.params.get(p) for p in _references(decl, "param")):
             continue

@@ -570,6 +570,10 @@ class Resolver:
         self.ctx = ctx
         self.built = {}
         self._building = []
+        # A scaling group being resized: name -> its new size, and the
+        # members it had (kept as they are, the oldest removed first).
+        self.sizes = {}
+        self.previous = {}
         version = template.version
         pseudo = {"OS::stack_name": ctx.stack_name, "OS::stack_id": ctx.stack_id,
                   "OS::project_id": ctx.project_id}
@@ -775,11 +779,37 @@ class Resolver:
         group's attributes made from theirs, as Heat names them."""
         members = {}
         launch = self._launch_settings(props) if group_type in schemas.AWS_GROUPS else None
+        if name in self.sizes:
+            return self._resized(name, group_type, props, launch)
         for member, member_type, member_props in schemas.members(name, group_type, props, launch):
             reference, attrs, hidden = self._make(f"{name}-{member}", member_type, member_props,
                                                   label=f"{name}.{member}")
             members[member] = {"type": member_type, "reference": reference, "attributes": attrs,
                                "properties": member_props, "hidden": hidden}
+        return self._group(name, group_type, members)
+
+    def _resized(self, name, group_type, props, launch):
+        """A scaling group at its new size: the newest of its members kept
+        as they were, new ones (numbered on) built as the group builds them."""
+        size, old = self.sizes[name], self.previous.get(name) or {}
+        kept = dict(list(old.items())[max(len(old) - size, 0):])
+        for entry in kept.values():
+            resources.register(self.ctx, entry)
+        wanted = dict(props, **{SIZE_OF[group_type]: size - len(kept)})
+        numbers = [int(m.rsplit("-", 1)[1]) for m in old if m.rsplit("-", 1)[-1].isdigit()]
+        first = max(numbers, default=-1) + 1
+        members = dict(kept)
+        for i, (_, member_type, member_props) in enumerate(schemas.members(name, group_type, wanted, launch)):
+            member = f"member-{first + i}"
+            reference, attrs, hidden = self._make(f"{name}-{member}", member_type, member_props,
+                                                  label=f"{name}.{member}")
+            members[member] = {"type": member_type, "reference": reference, "attributes": attrs,
+                               "properties": member_props, "hidden": hidden}
+        return self._group(name, group_type, members)
+
+    def _group(self, name, group_type, members):
+        """The group's reference, attributes (made from its members', as Heat
+        names them) and hidden part (the members)."""
         names = sorted({key for m in members.values() for key in m["attributes"] if key != "show"})
         refs = [m["reference"] for m in members.values()]
         attrs = {
@@ -822,6 +852,9 @@ class Resolver:
 
 
 GROUPS = ("OS::Heat::ResourceGroup", "OS::Heat::AutoScalingGroup", *schemas.AWS_GROUPS)
+# The property that sets a scaling group's size (as members() reads it).
+SIZE_OF = {"OS::Heat::AutoScalingGroup": "desired_capacity", "AWS::AutoScaling::AutoScalingGroup": "DesiredCapacity",
+           "OS::Heat::InstanceGroup": "Size"}
 
 
 def _members(name, built):

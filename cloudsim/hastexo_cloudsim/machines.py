@@ -410,7 +410,8 @@ class MachineHost:
         self.ssh_port = choose_ssh_port(config)
         self.root = tempfile.mkdtemp(prefix="hastexo-cloudsim-machines-")
         self.machines = {}  # (stack id, server name) -> Machine
-        self._logins = {}  # stack id -> login_config(stack); a built stack never changes
+        self._logins = {}  # stack id -> login_config(stack)
+        self._generations = {}  # stack id -> the stack's generation its logins were read at
         self._names = {}  # stack id -> stack name
         self.loop = asyncio.new_event_loop()
         self._stop = threading.Event()
@@ -466,11 +467,15 @@ class MachineHost:
                 wanted = {}
                 self._logins.pop(stack.id, None)
                 self._names.pop(stack.id, None)
+                self._generations.pop(stack.id, None)
             else:
-                if stack.id not in self._logins:
+                if self._generations.get(stack.id) != stack.generation:
+                    # New, or built anew (an update, a scaling group resized).
                     self._logins[stack.id] = login_config(stack)
                     self._names[stack.id] = stack.name
+                    self._generations[stack.id] = stack.generation
                 wanted = self._logins[stack.id][0]
+                await self._drop_unwanted(stack.id, wanted)
             for name, (addresses, users, passwords) in wanted.items():
                 key = (stack.id, name)
                 machine = self.machines.get(key)
@@ -490,6 +495,15 @@ class MachineHost:
                     await machine.destroy()
                     del self.machines[(stack.id, machine.name)]
                 stack.had_machines = False
+
+    async def _drop_unwanted(self, stack_id, wanted):
+        """Machines whose server is gone from the stack, or was replaced (it
+        answers elsewhere now): destroyed, a replacement boots afresh."""
+        for machine in self.find(stack_id):
+            spec = wanted.get(machine.name)
+            if spec is None or list(spec[0]) != list(machine.addresses):
+                await machine.destroy()
+                del self.machines[(stack_id, machine.name)]
 
     async def _open(self, machine):
         try:

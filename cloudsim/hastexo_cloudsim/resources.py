@@ -424,6 +424,27 @@ def _plain(*attrs):
     return build
 
 
+def register(ctx, built):
+    """Tell a new build context about a resource kept from before an update:
+    its subnet, its port, its addresses."""
+    attrs = built.get("attributes") or {}
+    rtype = built.get("type")
+    if rtype == "OS::Neutron::Subnet" and attrs.get("cidr"):
+        ctx.add_subnet(built["reference"], (built.get("properties") or {}).get("network"), attrs["cidr"],
+                       attrs.get("gateway_ip"))
+    elif rtype == "OS::Neutron::Port":
+        fixed = [f.get("ip_address") for f in attrs.get("fixed_ips") or [] if isinstance(f, dict)]
+        for address in fixed:
+            ctx.allocate(fixed_ip=address)
+        if fixed:
+            ctx.ports[built["reference"]] = (attrs.get("network_id"), fixed[0])
+    elif rtype in ("OS::Nova::Server", "AWS::EC2::Instance"):
+        networks = attrs.get("networks") or (built.get("hidden") or {}).get("networks") or {}
+        for addresses in networks.values():
+            for address in addresses:
+                ctx.allocate(fixed_ip=address)
+
+
 # type name -> builder(props, ctx) -> (reference, attributes)
 RESOURCE_TYPES = {
     "OS::Nova::Server": _server,

@@ -405,7 +405,10 @@ def _resource_route(method, rest):
     """.../resources/<name>[/metadata | /events[/<event id>]]."""
     n = len(rest)
     if n == 1:
-        return ("resources", _heat_resource_show) if method == "GET" else _not_allowed(method)
+        table = {"GET": ("resources", _heat_resource_show), "PATCH": ("resources", _heat_mark_unhealthy)}
+        return table.get(method) or _not_allowed(method)
+    if n == 2 and rest[1] == "signal":
+        return ("resources", _heat_signal) if method == "POST" else _not_allowed(method)
     if n == 2 and rest[1] == "metadata":
         return ("resources", _heat_resource_metadata) if method == "GET" else _not_allowed(method)
     if rest[1] == "events" and n in (2, 3):
@@ -544,6 +547,19 @@ def _heat_resource_metadata(h, segs, query, raw):
     stack = _stack(h, segs)
     h.cloud.heat.resource(stack, segs[6])
     return 200, {"metadata": stack.metadata.get(segs[6]) or {}}
+
+
+def _heat_signal(h, segs, query, raw):
+    stack = _stack(h, segs)
+    details = _json(raw) if raw else None
+    h.cloud.heat.signal(stack, segs[6], details)
+    return 200, None
+
+
+def _heat_mark_unhealthy(h, segs, query, raw):
+    stack = _stack(h, segs)
+    h.cloud.heat.mark_unhealthy(stack, segs[6], _json(raw))
+    return 200, None
 
 
 def _heat_update(h, segs, query, raw):
