@@ -46,6 +46,10 @@ ACTION_FROM = {
     "suspend": {"CREATE_COMPLETE", "RESUME_COMPLETE", "SUSPEND_FAILED", "RESUME_FAILED", "CHECK_COMPLETE",
                 "UPDATE_COMPLETE"},
     "resume": {"SUSPEND_COMPLETE", "SUSPEND_FAILED", "RESUME_FAILED"},
+    # Heat's stack check: every resource checked (CHECK_COMPLETE), a mark of
+    # unhealthy cleared. Not while suspended here: the lab's machines stay up.
+    "check": {"CREATE_COMPLETE", "UPDATE_COMPLETE", "RESUME_COMPLETE", "CHECK_COMPLETE", "CHECK_FAILED",
+              "CREATE_FAILED", "UPDATE_FAILED"},
 }
 
 # Keys of a create or update body that are not "args" (Heat's InstantiationData.PARAMS).
@@ -870,7 +874,7 @@ class HeatEngine:
                 elif stack.action in ("SUSPEND", "RESUME") and stack.state != "RESUME_COMPLETE":
                     state = "frozen"
                 elif stack.state in ("CREATE_COMPLETE", "RESUME_COMPLETE", "UPDATE_COMPLETE",
-                                     "UPDATE_IN_PROGRESS"):
+                                     "UPDATE_IN_PROGRESS") or stack.action == "CHECK":
                     state = "up"
                 else:
                     state = "pending"
@@ -882,7 +886,7 @@ class HeatEngine:
     def _start(self, stack, action, now, plan=None, changes=None):
         op = action.lower()
         durations = self.config.durations
-        duration = durations[op] if op in durations else durations.get("create", 0.0)
+        duration = durations[op] if op in durations else durations.get("resume" if op == "check" else "create", 0.0)
         fault = self.faults.for_operation(op)
         failed, reason = False, f"Stack {action} completed successfully"
         ends = now + duration

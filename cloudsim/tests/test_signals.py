@@ -210,3 +210,17 @@ def test_the_openstack_cli_signals_and_marks(cloud, heat, tmp_path):
     run_cli(cloud, "stack", "resource", "mark", "unhealthy", "cli", "down", "gone wrong")
     shown = cli_json(cloud, "stack", "resource", "show", "cli", "down")
     assert (shown["resource_status"], shown["resource_status_reason"]) == ("CHECK_FAILED", "gone wrong")
+    # A stack check checks every resource, and clears the mark.
+    run_cli(cloud, "stack", "check", "cli")
+    wait_for_status(heat, "cli", "CHECK_COMPLETE")
+    assert cli_json(cloud, "stack", "resource", "show", "cli", "down")["resource_status"] == "CHECK_COMPLETE"
+    assert len(machines_of(cloud, stack_id(heat, "cli"))) == 2  # the lab is still up
+
+
+def test_no_check_while_suspended(heat):
+    heat.stacks.create(stack_name="wait", template=WAIT)
+    wait_for_status(heat, "wait", "CREATE_COMPLETE")
+    heat.actions.suspend("wait")
+    wait_for_status(heat, "wait", "SUSPEND_COMPLETE")
+    with pytest.raises(heat_exc.HTTPConflict):
+        heat.actions.check("wait")
