@@ -6,7 +6,8 @@ folder), judged by `hastexo-cloudsim --check` (no server, no machines).
     .venv/bin/python bench/heat_templates.py heat-templates/hot [--list]
 
 Reports how many it accepts (and of those, how many it also builds, where
-every parameter has a default), and sorts the refusals: types of services a
+every parameter has a default, or with stand-in values that meet each
+parameter's constraints where some have none), and sorts the refusals: types of services a
 lab cloud does not offer (refused by Heat too where the service is missing),
 templates that need files or environments from outside the folder, and the
 rest, which are where the fake cloud says no and a full Heat would say yes.
@@ -34,8 +35,15 @@ def judge(path):
     if not isinstance(tree, dict) or "heat_template_version" not in tree:
         return "an environment or other file, not a template", ""
     ok, message = check.check(path)
+    if ok and "builds" in message:
+        return "accepted and built", ""
     if ok:
-        return ("accepted and built" if "builds" in message else "accepted (parameters without values)"), ""
+        # Parameters without values: built again with stand-ins that meet
+        # their constraints, as an author's values would.
+        ok, message = check.check(path, parameters=stand_ins(path))
+        if ok and "builds" in message:
+            return "accepted, and built with stand-in parameter values", ""
+        return "accepted, not built with stand-ins", message
     missing = re.search(r"The Resource Type \((.+?)\) could not be found", message)
     service = missing and schemas.NOT_OFFERED.get(Registry().target(missing.group(1)))
     if service:
@@ -43,6 +51,50 @@ def judge(path):
     if "No content found" in message or "Heat::InstallConfigAgent" in message:
         return "refused: needs files or an environment from outside the folder", message
     return "refused: other", message
+
+
+# Stand-in values a string parameter may take, tried in turn against its pattern.
+_CANDIDATES = ("a", "abc", "a1", "1", "admin", "a-1", "10.0.0.0/24", "10.0.0.1", "Abc123def", "Abc-123-def", "x" * 8)
+# Parameters whose names say what they hold (what an author would give).
+_BY_NAME = {"cidr": "10.0.0.0/24", "ip": "10.0.0.1", "gateway": "10.0.0.1", "dns": "8.8.8.8",
+            "pool_start": "10.0.0.10", "pool_end": "10.0.0.20", "email": "admin@example.org"}
+
+
+def stand_ins(path):
+    """A value for each parameter without one, within its constraints, from
+    what Heat's template-validate says of them."""
+    from hastexo_cloudsim import check
+    from hastexo_cloudsim.config import CloudConfig
+    from hastexo_cloudsim.faults import FaultInjector
+    from hastexo_cloudsim.heat import HeatEngine
+    template, environment, files = check.collect(path)
+    engine = HeatEngine(CloudConfig(machines=False), clock=lambda: 0.0, faults=FaultInjector())
+    described = engine.validate({"template": template, "environment": environment, "files": files})
+    values = {}
+    for name, decl in (described.get("Parameters") or {}).items():
+        if "Default" in decl:
+            continue
+        kind = decl.get("Type")
+        if decl.get("AllowedValues"):
+            values[name] = str(decl["AllowedValues"][0])
+        elif kind == "Number":
+            low, high = decl.get("MinValue"), decl.get("MaxValue")
+            values[name] = str(low if low is not None else min(1, high) if high is not None else 1)
+        elif kind == "CommaDelimitedList":
+            values[name] = "a"
+        elif kind == "Json":
+            values[name] = "{}"
+        elif kind == "Boolean":
+            values[name] = "false"
+        else:
+            size = max(int(decl.get("MinLength") or 1), 1)
+            pattern = decl.get("AllowedPattern")
+            hinted = [v for k, v in _BY_NAME.items() if k in name.lower()]
+            fits = hinted + [c * size if len(c) == 1 else c for c in _CANDIDATES]
+            fits = [c for c in fits if (not pattern or re.fullmatch(pattern, c))
+                    and size <= len(c) <= int(decl.get("MaxLength") or 10 ** 6)]
+            values[name] = fits[0] if fits else "a" * size
+    return values
 
 
 def main():

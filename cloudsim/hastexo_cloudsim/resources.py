@@ -258,6 +258,14 @@ def _software_config(props, ctx):
     return _remember_config(ctx, _uuid(props, ctx), props.get("config"), props)
 
 
+def _software_component(props, ctx):
+    """Scripts by lifecycle action, one config (Heat's group "component"),
+    whose outputs its deployments have."""
+    reference, attrs = _remember_config(ctx, _uuid(props, ctx), {"configs": props.get("configs") or []}, props)
+    ctx.configs[reference]["group"] = "component"
+    return reference, attrs
+
+
 def _cloud_config(props, ctx):
     """Heat's config is the YAML text headed by "#cloud-config"; that is what
     a multipart message holds, but the attribute stays the mapping, which the
@@ -302,6 +310,9 @@ def _deployment_group(props, ctx):
     servers = props.get("servers") or {}
     attrs = {"deploy_stdouts": {k: "" for k in servers}, "deploy_stderrs": {k: "" for k in servers},
              "deploy_status_codes": {k: 0 for k in servers}}
+    # As a group, it also answers for its members' attributes by their own names.
+    attrs.update(deploy_stdout=attrs["deploy_stdouts"], deploy_stderr=attrs["deploy_stderrs"],
+                 deploy_status_code=attrs["deploy_status_codes"])
     config = ctx.configs.get(props.get("config")) or {}
     for output in config.get("outputs") or []:
         name = output.get("name") if isinstance(output, dict) else None
@@ -451,7 +462,7 @@ RESOURCE_TYPES = {
     "OS::Nova::KeyPair": _keypair,
     "OS::Nova::ServerGroup": _plain(),
     "OS::Heat::ScalingPolicy": _plain("alarm_url", "signal_url"),
-    "OS::Heat::SoftwareComponent": _plain("config"),
+    "OS::Heat::SoftwareComponent": _software_component,
     "OS::Cinder::VolumeType": _plain(),
     "OS::Cinder::EncryptedVolumeType": _plain(),
     "OS::Nova::HostAggregate": _plain(),

@@ -949,7 +949,7 @@ _type("OS::Cinder::EncryptedVolumeType", {
     "control_location": String(default="front-end", update_allowed=True,
                                constraints=[Allowed(["front-end", "back-end"])]),
     "cipher": String(update_allowed=True, constraints=[Allowed(["aes-xts-plain64", "aes-cbc-essiv"])]),
-    "key_size": Integer(update_allowed=True, constraints=[Allowed([128, 256])]),
+    "key_size": Integer(update_allowed=True),
     "volume_type": String("The volume type it encrypts.", required=True),
 }, {}, "Encryption for a Cinder volume type.", "5.0.0")()
 

@@ -160,3 +160,35 @@ outputs:
     assert outputs["private"] == ""
     assert outputs["public"].startswith("ssh-ed25519 ")
     assert outputs["ref"] == "k"
+
+
+def test_software_components_deployment_groups_and_encryption_as_heat_takes_them(heat):
+    """What the example templates showed: a component's outputs are its
+    deployments' attributes; a deployment group answers for its members'
+    attributes by their own names; any key size goes to Cinder."""
+    template = """heat_template_version: 2016-10-14
+resources:
+  vm: {type: OS::Nova::Server, properties: {image: x, flavor: y}}
+  component:
+    type: OS::Heat::SoftwareComponent
+    properties:
+      configs: [{actions: [CREATE], config: "echo CREATE > $heat_outputs_path.last_action", tool: script}]
+      outputs: [{name: last_action}]
+  deployment:
+    type: OS::Heat::SoftwareDeployment
+    properties: {config: {get_resource: component}, server: {get_resource: vm}}
+  group:
+    type: OS::Heat::SoftwareDeploymentGroup
+    properties: {config: {get_resource: component}, servers: {a: {get_resource: vm}}}
+  kind: {type: OS::Cinder::VolumeType, properties: {name: secret}}
+  encrypted:
+    type: OS::Cinder::EncryptedVolumeType
+    properties: {provider: luks, key_size: 512, volume_type: {get_resource: kind}}
+outputs:
+  last: {value: {get_attr: [deployment, last_action]}}
+  stdout: {value: {get_attr: [group, deploy_stdout]}}
+"""
+    heat.stacks.create(stack_name="parts", template=template)
+    stack = wait_for_status(heat, "parts", "CREATE_COMPLETE")
+    found = {o["output_key"]: o["output_value"] for o in stack.outputs}
+    assert found == {"last": None, "stdout": {"a": ""}}

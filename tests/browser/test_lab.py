@@ -355,6 +355,79 @@ def test_the_terminal_is_a_real_shell_that_survives_suspend_and_resume(page, clo
         assert secrets["password"] not in entry["message"]
 
 
+# Which code posted each keepalive, for a failure's message: the page's fetch
+# is wrapped, and each keepalive request keeps the JavaScript stack that made it.
+RECORD_KEEPALIVES = """
+    window.keepaliveStacks = [];
+    var fetch = window.fetch;
+    window.fetch = function (url) {
+        if (String(url).indexOf("keepalive") >= 0) { window.keepaliveStacks.push(new Error().stack); }
+        return fetch.apply(this, arguments);
+    };
+"""
+
+
+def wait_away(driver):
+    """Until the page takes the learner for away: the idle warning is up and
+    the idle window (4 s, warned 0.8 s before its end) is over, so keepalives
+    have stopped. Then keepalives are recorded with what sent them."""
+    wait_until(lambda: lab(driver).get_attribute("data-idle") == "true", timeout=10, what="the page to see idle")
+    time.sleep(1.5)
+    driver.execute_script(RECORD_KEEPALIVES)
+    return keepalives(driver)
+
+
+def keepalives_sent(driver):
+    return driver.execute_script("return window.keepaliveStacks;")
+
+
+def test_an_idle_tab_does_not_resume_a_suspended_lab_by_itself(page):
+    """The learner typed in the terminal, scrolled the page down to it and
+    went away, the tab left open. What the page does by itself is not the
+    learner: the idle warning showing (the browser scrolls to keep in view
+    what was), the terminal hiding on the suspend (a shorter page scrolls
+    back). No keepalive goes out, and the suspended lab stays suspended: a
+    resume nobody asked for costs money."""
+    driver = page(SSH)
+    wait_ready(driver)
+    wait_for_terminal(driver)
+    type_in_terminal(driver, "echo away\n")  # the terminal has the focus
+    driver.execute_script("window.scrollTo(0, document.body.scrollHeight);")
+    assert driver.execute_script("return window.scrollY;") > 0
+    before = wait_away(driver)
+    stack = Stack.objects.get()
+    assert api.suspend(stack, reason="idle (as the suspender would)")
+    wait_for_terminal(driver, "reconnecting")
+    wait_until(lambda: stack.log.filter(to_status=lc.SUSPEND_COMPLETE).exists(), timeout=30,
+               what="the suspend to be done")
+    time.sleep(3)  # the page shows the suspend; the terminal asks for tickets
+    assert keepalives(driver) == before, f"keepalives from an idle tab: {keepalives_sent(driver)}"
+    stack.refresh_from_db()
+    assert not stack.resume_requested
+    assert stack.status == lc.SUSPEND_COMPLETE
+    assert phase(driver) == "suspended"
+
+
+def test_the_terminal_taking_the_focus_is_not_the_learner(page):
+    """The terminal takes the focus itself each time it (re)connects. The
+    learner who last clicked on the page, not in the terminal, and went away
+    is still away; a click into the terminal is the learner back."""
+    driver = page(SSH)
+    wait_ready(driver)
+    wait_for_terminal(driver)
+    driver.find_element(By.TAG_NAME, "h1").click()  # the page has the focus, not the terminal
+    before = wait_away(driver)
+    frame = driver.find_element(By.CSS_SELECTOR, "iframe.hastexo-lab-terminal")
+    in_terminal(driver, lambda: driver.execute_script("window.hastexoLabTerminal.focus();"))  # as on "ready"
+    wait_until(lambda: driver.switch_to.active_element == frame, timeout=3, what="the terminal to take the focus")
+    time.sleep(2)
+    assert keepalives(driver) == before, f"keepalives from an idle tab: {keepalives_sent(driver)}"
+    assert lab(driver).get_attribute("data-idle") == "true"
+    in_terminal(driver, lambda: driver.find_element(By.CSS_SELECTOR, ".xterm-screen").click())
+    wait_until(lambda: keepalives(driver) > before, timeout=3, what="a click in the terminal to send a keepalive")
+    wait_until(lambda: lab(driver).get_attribute("data-idle") == "false", timeout=3, what="the warning to go")
+
+
 def test_bob_cannot_open_alices_terminal(page, browser, gateway):
     """Bob knows Alice's stack name and her terminal's address; he opens the
     terminal page himself: it asks its opener for a ticket, and none comes."""

@@ -5,7 +5,8 @@
  * The terminal is the gateway's page, in the iframe or a window of its own.
  * It asks this page for tickets (postMessage); this page gets each from the
  * block's handler, for a ready lab only, and hands it to that page alone
- * (the gateway's origin). The terminal reports typing back as activity. */
+ * (the gateway's origin). The terminal reports the learner's input in it back
+ * as activity: only that, never its own doings (a focus, a reconnect). */
 function HastexoLabBlock(runtime, element, config) {
   "use strict";
   var root = element && element.jquery ? element[0] : element;
@@ -305,18 +306,30 @@ function HastexoLabBlock(runtime, element, config) {
 
   var lastInputSeen = 0;
   var pointer = null;
-  function onInput(event) {
+
+  // The browser also fires mousemove when the page moves under a pointer
+  // that stands still (the terminal hides on a suspend): not the learner.
+  function pointerStoodStill(event) {
+    var at = event.screenX + "," + event.screenY;
+    var still = at === pointer || (event.movementX === 0 && event.movementY === 0);
+    pointer = at;
+    return still;
+  }
+
+  function notTheLearner(event) {
+    // A script's event (isTrusted false) is no one at the keyboard.
+    if (event.isTrusted === false) { return true; }
     // Reaching for the idle warning's button is not yet an answer to it.
-    if (event && event.target && event.target.nodeType === 1 && $(".hastexo-lab-idle").contains(event.target)) {
-      return;
+    if (event.target && event.target.nodeType === 1 && $(".hastexo-lab-idle").contains(event.target)) {
+      return true;
     }
-    // The browser also fires mousemove when the page moves under a pointer
-    // that stands still (the terminal hides on a suspend): not the learner.
-    if (event && event.type === "mousemove") {
-      var at = event.screenX + "," + event.screenY;
-      if (at === pointer) { return; }
-      pointer = at;
-    }
+    return event.type === "mousemove" && pointerStoodStill(event);
+  }
+
+  // Learner input: an event here, or the terminal's word that there was some
+  // in it (no event then).
+  function onInput(event) {
+    if (event && notTheLearner(event)) { return; }
     var now = Date.now();
     if (now - lastInputSeen < 250) { return; }  // mousemove fires very often
     lastInputSeen = now;
@@ -325,8 +338,13 @@ function HastexoLabBlock(runtime, element, config) {
     if (wasAway && state.phase !== null && state.phase !== "failed") { sendKeepalive(); }
   }
 
+  // No "scroll": the browser scrolls the page by itself whenever it changes
+  // height (to keep in view what was when the idle warning shows or goes, back
+  // up when the terminal hides on a suspend), and so a scrolled-down page
+  // would never see its learner away. The learner's own scrolling comes with
+  // the wheel, keys, a touch or the pointer, which count.
   function watchInput(target) {
-    ["keydown", "mousedown", "mousemove", "wheel", "touchstart", "scroll"].forEach(function (type) {
+    ["keydown", "mousedown", "mousemove", "wheel", "touchstart"].forEach(function (type) {
       target.addEventListener(type, onInput, {passive: true, capture: true});
     });
   }
@@ -337,11 +355,27 @@ function HastexoLabBlock(runtime, element, config) {
       try {
         watchInput(frame.contentWindow.document);  // same origin: every key counts
       } catch (e) {
-        // Another origin: only clicking into the terminal can be seen, below.
+        // Another origin: the built-in terminal says when it has input (see
+        // the messages above); Guacamole's page does not, see below.
       }
     });
+    if (config.terminal === "guacamole") { watchClicksIntoGuacamole(frame); }
+  }
+
+  // Guacamole's page on another origin tells nothing; the page only sees its
+  // window lose the focus to the frame. That counts as a click into it only
+  // with the learner's pointer on the frame: a page that takes the focus by
+  // itself (as on loading) while the learner is away is not the learner. The
+  // built-in terminal takes the focus on every (re)connect: it is not watched
+  // this way at all.
+  function watchClicksIntoGuacamole(frame) {
+    var pointerOnFrame = false;
+    frame.addEventListener("mouseenter", function (event) { pointerOnFrame = event.isTrusted; });
+    frame.addEventListener("mouseleave", function () { pointerOnFrame = false; });
     window.addEventListener("blur", function () {
-      setTimeout(function () { if (document.activeElement === frame) { onInput(); } }, 0);
+      setTimeout(function () {
+        if (pointerOnFrame && document.activeElement === frame) { onInput(); }
+      }, 0);
     });
   }
 

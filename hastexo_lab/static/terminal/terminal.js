@@ -5,8 +5,9 @@
  * asks for one; the gateway redeems it and bridges the socket to the lab's
  * SSH session. When the lab is paused the gateway closes the socket; the
  * page shows "Reconnecting..." and asks for a new ticket until the lab is
- * back, and finds the same shell. Typing is reported to the lab page as
- * activity (so a learner at work is never taken for idle).
+ * back, and finds the same shell. The learner's input here (keys, clicks,
+ * the wheel) is reported to the lab page as activity, so a learner at work is
+ * never taken for idle; nothing else is (see learnerInput).
  */
 (function () {
   "use strict";
@@ -116,6 +117,8 @@
     askForTicket();
   }
 
+  // At most one message a second: the lab page only needs to know that the
+  // learner is there, and its idle window is far longer.
   function activity() {
     var now = Date.now();
     if (now - lastActivity > 1000) {
@@ -124,8 +127,16 @@
     }
   }
 
+  // Only the learner's own hands are activity: the browser's events for a key,
+  // a click, the wheel, a touch, a paste. Not what xterm sends by itself (its
+  // answers to a program's queries, the focus reports an editor asks for when
+  // this page takes the focus on a reconnect), nor a script's events: every
+  // one of those would keep an idle tab's lab running, or resume it.
+  function learnerInput(event) {
+    if (event.isTrusted) { activity(); }
+  }
+
   function send(data) {
-    activity();
     if (socket && socket.readyState === WebSocket.OPEN) { socket.send(encoder.encode(data)); }
   }
 
@@ -133,7 +144,6 @@
   term.onBinary(function (data) {
     var bytes = new Uint8Array(data.length);
     for (var i = 0; i < data.length; i++) { bytes[i] = data.charCodeAt(i) & 255; }
-    activity();
     if (socket && socket.readyState === WebSocket.OPEN) { socket.send(bytes); }
   });
   term.onResize(function (size) {
@@ -149,7 +159,10 @@
     }
     return true;
   });
-  ["mousedown", "wheel"].forEach(function (type) { box.addEventListener(type, activity, {passive: true}); });
+  ["keydown", "mousedown", "wheel", "touchstart", "paste"].forEach(function (type) {
+    // Capturing: seen before xterm handles (and may stop) the event.
+    document.addEventListener(type, learnerInput, {passive: true, capture: true});
+  });
   window.addEventListener("resize", function () { fit.fit(); });
 
   window.addEventListener("message", function (event) {
