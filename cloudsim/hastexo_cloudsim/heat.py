@@ -538,6 +538,46 @@ class HeatEngine:
         """PUT (a new template, parameters and environment) or PATCH (Heat's
         ``existing``: what is not given is kept; ``clear_parameters`` drops
         kept parameters). 202 in Heat; the stack goes UPDATE_IN_PROGRESS."""
+        args, plan, changes = self._update_plan(stack, body, patch)
+        with self._lock:
+            now = self.clock()
+            self._advance(stack, now)
+            self._check_updatable(stack)
+            if "timeout_mins" in args:
+                stack.timeout_mins = args["timeout_mins"]
+            if "disable_rollback" in args:
+                stack.disable_rollback = args["disable_rollback"]
+            if "tags" in args or not (patch or body.get("existing")):
+                stack.tags = args.get("tags")
+            self._start(stack, "UPDATE", now, plan=plan, changes=changes)
+
+    def preview_update(self, stack, body, patch=False):
+        """Heat's update preview (``openstack stack update --dry-run``): the
+        resources an update would add, delete, replace, update in place or
+        leave alone; nothing changes."""
+        _, plan, changes = self._update_plan(stack, body, patch)
+        old = stack.resources
+        result = {"added": [], "deleted": [], "replaced": [], "updated": [], "unchanged": []}
+        acted = dict(changes)
+        marked = signals.unhealthy(stack)
+        for name in plan.resources:
+            if name not in acted:
+                result["unchanged"].append(name)
+            elif acted[name] == "CREATE" and name in old:
+                result["replaced"].append(name)  # another type: a new resource
+            elif acted[name] == "CREATE":
+                result["added"].append(name)
+            elif name not in marked and _in_place(plan.template.target(plan.resources[name]["type"], name),
+                                                  old[name], plan.resources[name]):
+                result["updated"].append(name)
+            else:
+                result["replaced"].append(name)
+        result["deleted"] = [n for n, action in changes if action == "DELETE"]
+        return result, plan
+
+    def _update_plan(self, stack, body, patch):
+        """What an update (or its preview) asks for, checked: (args, plan
+        built, [(resource, action)])."""
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object.", "HTTPBadRequest")
         # What Heat's API refuses comes first; then the engine's state checks.
@@ -577,18 +617,27 @@ class HeatEngine:
         keep = _unchanged(old_template, old_files, stack.parameters, old_resources, plan,
                           replace=signals.unhealthy(stack))
         self._build(plan, stack.name, stack.id, stack.index, stack.project_id, keep)
-        changes = _changes(old_template, old_resources, plan, keep)
-        with self._lock:
-            now = self.clock()
-            self._advance(stack, now)
-            self._check_updatable(stack)
-            if "timeout_mins" in args:
-                stack.timeout_mins = args["timeout_mins"]
-            if "disable_rollback" in args:
-                stack.disable_rollback = args["disable_rollback"]
-            if "tags" in args or not (patch or body.get("existing")):
-                stack.tags = args.get("tags")
-            self._start(stack, "UPDATE", now, plan=plan, changes=changes)
+        return args, plan, _changes(old_template, old_resources, plan, keep)
+
+    def preview_create(self, project_id, body):
+        """Heat's create preview (``openstack stack create --dry-run``): the
+        stack and its resources as they would be, nothing created."""
+        if not isinstance(body, dict) or "stack_name" not in body or "template" not in body:
+            raise bad_request("No stack name or template specified", "HTTPBadRequest")
+        name = body["stack_name"]
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+            raise bad_request(f"Invalid stack name {name!r}.", "StackValidationFailed")
+        args = read_args(body)
+        plan = self._plan(body["template"], read_environment(body.get("environment")), read_files(body),
+                          body.get("parameters"))
+        stack = FakeStack(name, project_id, 0, self.clock())
+        self._build(plan, name, "None", 0, project_id)
+        stack.apply(plan)
+        stack.id = "None"
+        stack.timeout_mins = args.get("timeout_mins")
+        stack.disable_rollback = args.get("disable_rollback", True)
+        stack.tags = args.get("tags")
+        return stack
 
     def _check_updatable(self, stack):
         if stack.status == "IN_PROGRESS":
@@ -676,6 +725,14 @@ class HeatEngine:
             if key in query:
                 wanted = set(query[key])
                 stacks = [s for s in stacks if getter(s) in wanted]
+        # Tags, as Heat reads them: all of these, any, not all, none.
+        tag_tests = {"tags": lambda have, want: want <= have, "tags_any": lambda have, want: bool(want & have),
+                     "not_tags": lambda have, want: not want <= have,
+                     "not_tags_any": lambda have, want: not want & have}
+        for key, test in tag_tests.items():
+            if query_value(query, key):
+                want = {t for t in query_value(query, key).split(",") if t}
+                stacks = [s for s in stacks if test(set(s.tags or []), want)]
         sort_keys = {"stack_name": lambda s: s.name, "stack_status": lambda s: s.state,
                      "creation_time": lambda s: s.created, "updated_time": lambda s: s.updated or 0}
         key = (query.get("sort_keys") or ["creation_time"])[0]
@@ -997,6 +1054,20 @@ def _sort_dir(query, default):
         raise bad_request(f"Unknown sort direction, must be one of: asc, desc (not {direction!r})",
                           "HTTPBadRequest")
     return direction
+
+
+def _in_place(rtype, old, new):
+    """Whether Heat updates a resource in place: same type, and every
+    changed property one it may update (else it replaces the resource)."""
+    from . import schemas
+    if old["type"] != new["type"]:
+        return False
+    spec = schemas.TYPES_SCHEMA.get(rtype)
+    if spec is None:
+        return True  # a template resource: its nested stack is updated
+    before, after = old.get("properties") or {}, new.get("properties") or {}
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    return all(k in spec.properties and spec.properties[k].update_allowed for k in changed)
 
 
 def _unchanged(old_template, old_files, old_params, old_resources, plan, replace=()):

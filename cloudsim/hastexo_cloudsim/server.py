@@ -2,6 +2,8 @@
 (``/v3``), as Heat v1 (``/v1/<project_id>``) and, for tests and operators, with
 an admin API (``/admin``) for faults, request counts and token revocation."""
 
+import copy
+import importlib.metadata
 import json
 import logging
 import math
@@ -360,6 +362,8 @@ def _heat_top_route(method, rest):
     n = len(rest)
     if rest == ["validate"]:
         return ("validate", _heat_validate) if method == "POST" else _not_allowed(method)
+    if rest == ["build_info"]:
+        return ("versions", _heat_build_info) if method == "GET" else _not_allowed(method)
     if rest[0] == "resource_types" and n <= 3 and (n < 3 or rest[2] == "template"):
         return ("resource_types", _heat_resource_types) if method == "GET" else _not_allowed(method)
     if rest[0] == "template_versions" and (n == 1 or (n == 3 and rest[2] == "functions")):
@@ -371,6 +375,8 @@ def _heat_route(method, rest):
     n = len(rest)
     if n == 0:
         return {"GET": ("list", _heat_list), "POST": ("create", _heat_create)}.get(method) or _not_allowed(method)
+    if rest == ["preview"] and method == "POST":
+        return "create", _heat_preview
     if n == 1 or rest[1] in STACK_SUBPATHS:
         # By name (or id) alone: Heat answers with a redirect to name/id.
         if method == "GET" or (method in ("PUT", "PATCH") and n == 1):
@@ -397,6 +403,10 @@ def _heat_route(method, rest):
         ("template", "GET"): ("template", _heat_template),
         ("environment", "GET"): ("environment", _heat_environment),
         ("files", "GET"): ("template", _heat_files),
+        ("preview", "PUT"): ("update", _heat_preview_update),
+        ("preview", "PATCH"): ("update", _heat_preview_update),
+        ("export", "GET"): ("show", _heat_export),
+        ("abandon", "DELETE"): ("delete", _heat_abandon),
     }
     return table.get((sub, method)) or _not_allowed(method)
 
@@ -469,6 +479,40 @@ def _heat_create(h, segs, query, raw):
     stack = h.cloud.heat.create(segs[1], _json(raw))
     url = views.stack_url(_base(h, segs), stack)
     return 201, {"stack": {"id": stack.id, "links": [{"href": url, "rel": "self"}]}}, {"Location": url}
+
+
+def _heat_preview(h, segs, query, raw):
+    h.token(segs[1])
+    stack = h.cloud.heat.preview_create(segs[1], _json(raw))
+    return 200, {"stack": views.preview_body(stack, _base(h, segs))}
+
+
+def _heat_preview_update(h, segs, query, raw):
+    stack = _stack(h, segs)
+    changes, plan = h.cloud.heat.preview_update(stack, _json(raw), patch=h.command == "PATCH")
+    after = copy.copy(stack)
+    after.resources, after.metadata = plan.resources, plan.metadata
+    return 200, views.update_preview_body(stack, changes, after, _base(h, segs))
+
+
+def _heat_export(h, segs, query, raw):
+    stack = _stack(h, segs)
+    h.cloud.heat.get(segs[1], stack.name, stack.id)  # brought up to date
+    return 200, views.export_body(stack)
+
+
+def _heat_abandon(h, segs, query, raw):
+    _stack(h, segs)
+    raise bad_request("Stack Abandon is not supported.", "NotSupported")
+
+
+def _heat_build_info(h, segs, query, raw):
+    h.token(segs[1])
+    try:
+        revision = importlib.metadata.version("hastexo-lab-cloudsim")
+    except importlib.metadata.PackageNotFoundError:
+        revision = "unknown"  # what Heat says when none is configured
+    return 200, {"api": {"revision": revision}, "engine": {"revision": revision}}
 
 
 def _heat_lookup(h, segs, query, raw):

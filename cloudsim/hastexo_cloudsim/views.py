@@ -114,3 +114,62 @@ def _text(value):
     if isinstance(value, list):
         return ",".join(map(str, value))
     return str(value)
+
+
+def resource_preview(stack, name, base, with_properties=False):
+    """A resource as Heat's previews list it: who it is and what it is."""
+    res = stack.resources[name]
+    body = {
+        "resource_name": name,
+        "resource_type": res["type"],
+        "resource_identity": {"stack_name": stack.name, "stack_id": stack.id, "tenant": stack.project_id,
+                              "path": f"/resources/{name}"},
+        "stack_identity": {"stack_name": stack.name, "stack_id": stack.id, "tenant": stack.project_id,
+                           "path": ""},
+        "stack_name": stack.name,
+        "physical_resource_id": "",
+        "resource_action": "INIT",
+        "resource_status": "COMPLETE",
+        "resource_status_reason": "",
+        "required_by": stack.required_by(name),
+        "description": "",
+        "updated_time": _time(stack.updated or stack.created),
+        "creation_time": _time(stack.created),
+        "metadata": (stack.metadata or {}).get(name) or {},
+    }
+    if with_properties:
+        body["properties"] = res.get("properties") or {}
+    return body
+
+
+def preview_body(stack, base):
+    """Heat's create preview: the stack, and its resources with their properties."""
+    body = stack_body(stack, base, full=True, resolve_outputs=False)
+    for key in ("stack_status", "stack_status_reason"):  # a preview has no state
+        del body[key]
+    body["resources"] = [resource_preview(stack, name, base, True) for name in stack.resources]
+    return body
+
+
+def update_preview_body(stack, changes, plan_stack, base):
+    """Heat's update preview: what is deleted or updated is shown as it is now,
+    the rest as it would be."""
+    return {"resource_changes": {
+        kind: [resource_preview(stack if kind in ("deleted", "updated") else plan_stack, name, base)
+               for name in names]
+        for kind, names in changes.items()}}
+
+
+def export_body(stack):
+    """Heat's stack export (what abandon would give): the stack and its
+    resources, enough to adopt them elsewhere."""
+    resources = {}
+    for name, res in stack.resources.items():
+        action, status = (stack.resource_states.get(name) or [stack.action, stack.status])[:2]
+        resources[name] = {"name": name, "resource_id": res["reference"], "type": res["type"], "action": action,
+                           "status": status, "metadata": (stack.metadata or {}).get(name) or {},
+                           "resource_data": {}}
+    return {"name": stack.name, "id": stack.id, "action": stack.action, "status": stack.status,
+            "template": stack.template, "environment": stack.environment, "files": stack.files,
+            "resources": resources, "project_id": stack.project_id,
+            "stack_user_project_id": stack.project_id, "tags": stack.tags}
