@@ -474,8 +474,8 @@ class MachineHost:
                     self._logins[stack.id] = login_config(stack)
                     self._names[stack.id] = stack.name
                     self._generations[stack.id] = stack.generation
+                    await self._drop_unwanted(stack.id, self._logins[stack.id][0])
                 wanted = self._logins[stack.id][0]
-                await self._drop_unwanted(stack.id, wanted)
             for name, (addresses, users, passwords) in wanted.items():
                 key = (stack.id, name)
                 machine = self.machines.get(key)
