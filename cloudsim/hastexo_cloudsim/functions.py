@@ -462,73 +462,78 @@ class CfnReplace(Replace):
 class Join(Function):
     """list_join up to 2015-04-30: one list of strings."""
 
+    _form = '[ " ", [ "str1", "str2"]]'
+
     def __init__(self, stack, fn_name, args):
         super().__init__(stack, fn_name, args)
-        wrong = f'Incorrect arguments to "{fn_name}" should be: "{fn_name}" : [ " ", [ "str1", "str2"]]'
+        wrong = f'Incorrect arguments to "{fn_name}" should be: "{fn_name}" : {self._form}'
         if not isinstance(args, list):
             raise TypeError(wrong)
-        try:
-            self._delim, self._strings = args
-        except ValueError:
-            raise ValueError(wrong)
+        self._delim, self._lists = self._split(args, wrong)
 
-    def result(self):
-        strings = resolve(self._strings)
+    @staticmethod
+    def _split(args, wrong):
+        if len(args) != 2:
+            raise ValueError(wrong)
+        return args[0], [args[1]]
+
+    def _strings(self):
+        strings = resolve(self._lists[0])
         if strings is None:
-            strings = []
+            return []
         if not _is_list(strings):
             raise TypeError(f'"{self.fn_name}" must operate on a list')
+        return strings
+
+    @staticmethod
+    def _text(item):
+        if item is None:
+            return ""
+        if not isinstance(item, str):
+            raise TypeError(f"Items to join must be strings not {repr(item)[:200]}")
+        return item
+
+    def result(self):
+        strings = self._strings()
         delim = resolve(self._delim)
         if not isinstance(delim, str):
             raise TypeError(f'"{self.fn_name}" delimiter must be a string')
-
-        def text(item):
-            if item is None:
-                return ""
-            if not isinstance(item, str):
-                raise TypeError(f"Items to join must be strings not {repr(item)[:200]}")
-            return item
-
-        return delim.join(text(s) for s in strings)
+        return delim.join(self._text(s) for s in strings)
 
 
-class JoinMultiple(Function):
+class JoinMultiple(Join):
     """list_join from 2015-10-15: several lists; lists and maps as JSON."""
 
-    def __init__(self, stack, fn_name, args):
-        super().__init__(stack, fn_name, args)
-        wrong = f'Incorrect arguments to "{fn_name}" should be: "{fn_name}" : [ " ", [ "str1", "str2"] ...]'
-        if not isinstance(args, list):
-            raise TypeError(wrong)
+    _form = '[ " ", [ "str1", "str2"] ...]'
+
+    @staticmethod
+    def _split(args, wrong):
         if len(args) < 2:
             raise ValueError(wrong)
-        self._delim, self._lists = args[0], args[1:]
+        return args[0], args[1:]
 
-    def result(self):
+    def _strings(self):
         strings = []
         for item in resolve(self._lists):
             if item:
                 if not _is_list(item):
                     raise TypeError(f'"{self.fn_name}" must operate on a list')
                 strings += item
-        delim = resolve(self._delim)
-        if not isinstance(delim, str):
-            raise TypeError(f'"{self.fn_name}" delimiter must be a string')
+        return strings
 
-        def text(item):
-            if item is None:
-                return ""
-            if isinstance(item, str):
-                return item
-            if isinstance(item, (_Mapping, _Sequence)):
-                try:
-                    return _dumps(item)
-                except TypeError:
-                    raise TypeError(f"Items to join must be string, map or list. {repr(item)[:200]} failed "
-                                    "json serialization")
-            raise TypeError(f"Items to join must be string, map or list not {repr(item)[:200]}")
-
-        return delim.join(text(s) for s in strings)
+    @staticmethod
+    def _text(item):
+        if item is None:
+            return ""
+        if isinstance(item, str):
+            return item
+        if isinstance(item, (_Mapping, _Sequence)):
+            try:
+                return _dumps(item)
+            except TypeError:
+                raise TypeError(f"Items to join must be string, map or list. {repr(item)[:200]} failed "
+                                "json serialization")
+        raise TypeError(f"Items to join must be string, map or list not {repr(item)[:200]}")
 
 
 class StrSplit(Function):
