@@ -30,7 +30,8 @@ OPERATION_EFFECTS = ("fail", "hang")
 REQUEST_EFFECTS = ("error", "slow", "drop")
 SSH_EFFECTS = ("refuse", "hang", "slow", "drop")
 REQUEST_KINDS = ("auth", "versions", "create", "list", "lookup", "show", "outputs", "suspend",
-                 "resume", "delete", "events", "resources", "template", "environment")
+                 "resume", "check", "update", "delete", "events", "resources", "template", "environment",
+                 "validate", "resource_types", "template_versions")
 
 _ids = itertools.count(1)
 

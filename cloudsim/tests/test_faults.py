@@ -65,6 +65,21 @@ def test_http_error_fault(cloud, heat):
     create(heat)
 
 
+@pytest.mark.parametrize("kind", ["update", "check", "validate", "resource_types"])
+def test_error_faults_on_every_kind_of_request(cloud, heat, kind):
+    create(heat)
+    wait_for_status(heat, "lab1", "CREATE_COMPLETE")
+    cloud.faults.add(kind, "error", status=503, reason=f"no {kind} now")
+    calls = {"update": lambda: heat.stacks.update("lab1", existing=True),
+             "check": lambda: heat.actions.check("lab1"),
+             "validate": lambda: heat.stacks.validate(template=MINIMAL),
+             "resource_types": lambda: heat.resource_types.list()}
+    with pytest.raises(heat_exc.HTTPServiceUnavailable) as err:
+        calls[kind]()
+    assert f"no {kind} now" in str(err.value)
+    calls[kind]()  # the next one goes through
+
+
 def test_error_fault_on_any_request_and_on_auth(cloud):
     cloud.faults.add("auth", "error", status=500)
     heat = heat_for(cloud)
