@@ -10,15 +10,14 @@ engine's lock: one slow or hostile template never stalls the other clients.
 
 import copy
 import itertools
-import math
 import re
 import threading
 import uuid
 
 import yaml
 
-from . import hot, signals
-from .errors import ApiError, bad_request, conflict, not_found
+from . import hot, schemas, signals
+from .errors import ApiError, bad_request, conflict, extract_bool, extract_int, int_like, not_found
 from .hot import Resolver, Template, parse_environment
 from .keystone import isotime
 from .registry import Registry
@@ -47,9 +46,10 @@ ACTION_FROM = {
                 "UPDATE_COMPLETE"},
     "resume": {"SUSPEND_COMPLETE", "SUSPEND_FAILED", "RESUME_FAILED"},
     # Heat's stack check: every resource checked (CHECK_COMPLETE), a mark of
-    # unhealthy cleared. Not while suspended here: the lab's machines stay up.
+    # unhealthy cleared. Here only of a stack that is up (its machines stay
+    # so): not suspended, and not one whose create failed.
     "check": {"CREATE_COMPLETE", "UPDATE_COMPLETE", "RESUME_COMPLETE", "CHECK_COMPLETE", "CHECK_FAILED",
-              "CREATE_FAILED", "UPDATE_FAILED"},
+              "UPDATE_FAILED"},
 }
 
 # Keys of a create or update body that are not "args" (Heat's InstantiationData.PARAMS).
@@ -64,40 +64,6 @@ VERSION_ALIASES = {"newton": "2016-10-14", "ocata": "2017-02-24", "pike": "2017-
 def limit_exceeded(message):
     """Heat's RequestLimitExceeded: a 400."""
     return bad_request(f"Request limit exceeded: {message}", "RequestLimitExceeded")
-
-
-# -- query and body values, checked as Heat's param_utils checks them ----------
-
-def extract_bool(name, value):
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() not in ("true", "false"):
-        raise bad_request(f'Unrecognized value "{value}" for "{name}", acceptable values are: true, false.',
-                          "HTTPBadRequest")
-    return str(value).lower() == "true"
-
-
-def extract_int(name, value, allow_zero=True, allow_negative=False):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not _int_like(value):
-        raise bad_request(f"Only integer is acceptable by '{name}'.", "HTTPBadRequest")
-    result = int(value)
-    if result == 0 and not allow_zero:
-        raise bad_request(f"Only non-zero integer is acceptable by '{name}'.", "HTTPBadRequest")
-    if result < 0 and not allow_negative:
-        raise bad_request(f"Value '{value}' is invalid for '{name}' which only accepts non-negative integer.",
-                          "HTTPBadRequest")
-    return result
-
-
-def _int_like(value):
-    if isinstance(value, int):
-        return True
-    if isinstance(value, float):
-        return math.isfinite(value) and value == int(value)
-    text = str(value).strip()
-    return bool(re.fullmatch(r"[-+]?\d{1,18}", text))
 
 
 def query_value(query, name):
@@ -245,6 +211,9 @@ class Plan:
         self.resources = {}
         self.outputs = []
         self.metadata = {}
+        # Resources of the stack it updates that it leaves as they are: their
+        # metadata (a wait handle's signals) is kept too.
+        self.kept = ()
 
 
 def _mapping(body, key, what):
@@ -292,7 +261,7 @@ def read_args(body):
     args = {}
     if "timeout_mins" in body and body["timeout_mins"] is not None:
         value = body["timeout_mins"]
-        if isinstance(value, bool) or not _int_like(value):
+        if isinstance(value, bool) or not int_like(value):
             raise bad_request(f"Invalid timeout value {value!r}: only integer is acceptable by 'timeout_mins'.",
                               "HTTPBadRequest")
         minutes = int(value)
@@ -380,8 +349,8 @@ class FakeStack:
         self.had_machines = False
         # Counts the changes of what the stack is built of (for the machines).
         self.generation = 0
-        # When a scaling group was last resized (its policies' cooldown).
-        self.scaled_at = {}
+        # Scaling group -> when its cooldown ends (the latest any resize set).
+        self.cooldown_end = {}
 
     @property
     def state(self):
@@ -401,7 +370,7 @@ class FakeStack:
         self.hidden = {k for k, d in plan.template.parameters.items() if d.get("hidden")}
         self.resources = plan.resources
         self.outputs = plan.outputs
-        self.metadata = plan.metadata
+        self.metadata = {**plan.metadata, **{n: self.metadata[n] for n in plan.kept if n in self.metadata}}
         self.generation += 1
 
     def required_by(self, name):
@@ -454,13 +423,15 @@ class HeatEngine:
         plan.params = template.resolve_parameters(plan.given, environment)
         return plan
 
-    def _build(self, plan, name, stack_id, index, project_id, keep=None, resize=None):
+    def _build(self, plan, name, stack_id, index, project_id, keep=None, resize=None, updating=None):
         """Build every resource (which checks every reference, as Heat's
         validation does), its outputs and metadata; ``keep``: resources of
-        the stack being updated that do not change; ``resize``: (scaling
-        group, new size, its members until now)."""
+        the stack being updated that do not change; ``updating``: those that
+        may change (one updated in place stays itself: its id, its machine);
+        ``resize``: (scaling group, new size, its members until now)."""
         ctx = BuildContext(name, stack_id, index, project_id)
         resolver = Resolver(plan.template, plan.params, plan.files, ctx)
+        resolver.updating = dict(updating or {})
         if resize is not None:
             group, size, previous = resize
             resolver.sizes[group], resolver.previous[group] = size, previous
@@ -481,7 +452,9 @@ class HeatEngine:
 
     # -- creating -------------------------------------------------------------
 
-    def create(self, project_id, body):
+    def _read_new(self, body):
+        """A create (or create preview) request's name, args, files and
+        environment, checked as Heat checks them."""
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object.", "HTTPBadRequest")
         name = body.get("stack_name")
@@ -493,9 +466,10 @@ class HeatEngine:
                 'alphanumeric characters, "_", "-" or "." (at most 255).', "StackValidationFailed")
         if "template" not in body:
             raise bad_request("No template specified", "HTTPBadRequest")
-        args = read_args(body)
-        files = read_files(body)
-        environment = read_environment(body.get("environment"))
+        return name, read_args(body), read_files(body), read_environment(body.get("environment"))
+
+    def create(self, project_id, body):
+        name, args, files, environment = self._read_new(body)
         with self._lock:
             self._check_new(project_id, name, self.clock())
         # The slow part, outside the lock: parse, check and build.
@@ -567,8 +541,9 @@ class HeatEngine:
                 result["replaced"].append(name)  # another type: a new resource
             elif acted[name] == "CREATE":
                 result["added"].append(name)
-            elif name not in marked and _in_place(plan.template.target(plan.resources[name]["type"], name),
-                                                  old[name], plan.resources[name]):
+            elif name not in marked and schemas.in_place(plan.template.target(plan.resources[name]["type"], name),
+                                                         old[name].get("properties"),
+                                                         plan.resources[name].get("properties")):
                 result["updated"].append(name)
             else:
                 result["replaced"].append(name)
@@ -614,22 +589,25 @@ class HeatEngine:
                 raise bad_request("No template specified", "HTTPBadRequest")
             environment = read_environment(body.get("environment"))
             plan = self._plan(body["template"], environment, files, body.get("parameters"))
-        keep = _unchanged(old_template, old_files, stack.parameters, old_resources, plan,
-                          replace=signals.unhealthy(stack))
-        self._build(plan, stack.name, stack.id, stack.index, stack.project_id, keep)
+        # Replaced whatever changes: what is marked unhealthy, and the handle
+        # whose point is to be new (and unsignalled) after every update.
+        registry = Registry(old_env.get("resource_registry"))
+        replace = signals.unhealthy(stack) | {
+            n for n, b in old_resources.items()
+            if registry.target(b["type"], n) == "OS::Heat::UpdateWaitConditionHandle"}
+        keep = _unchanged(old_template, old_files, stack.parameters, old_resources, plan, replace=replace)
+        updating = {n: b for n, b in old_resources.items() if n not in keep and n not in replace}
+        self._build(plan, stack.name, stack.id, stack.index, stack.project_id, keep, updating=updating)
+        plan.kept = set(keep)
         return args, plan, _changes(old_template, old_resources, plan, keep)
 
     def preview_create(self, project_id, body):
         """Heat's create preview (``openstack stack create --dry-run``): the
         stack and its resources as they would be, nothing created."""
-        if not isinstance(body, dict) or "stack_name" not in body or "template" not in body:
-            raise bad_request("No stack name or template specified", "HTTPBadRequest")
-        name = body["stack_name"]
-        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-            raise bad_request(f"Invalid stack name {name!r}.", "StackValidationFailed")
-        args = read_args(body)
-        plan = self._plan(body["template"], read_environment(body.get("environment")), read_files(body),
-                          body.get("parameters"))
+        name, args, files, environment = self._read_new(body)
+        with self._lock:
+            self._check_new(project_id, name, self.clock())  # as a create would: the name free, room left
+        plan = self._plan(body["template"], environment, files, body.get("parameters"))
         stack = FakeStack(name, project_id, 0, self.clock())
         self._build(plan, name, "None", 0, project_id)
         stack.apply(plan)
@@ -814,22 +792,18 @@ class HeatEngine:
         """A scaling group to ``size``: its kept members and the other
         resources stay as they are; those that refer to the group follow."""
         plan = self._current_plan(stack)
-        decls = plan.template.resources
-        keep = set(stack.resources) - {group}
-        changed = True
-        while changed:
-            before = len(keep)
-            keep = {n for n in keep if n in decls and not dependencies(decls[n]) - keep}
-            changed = len(keep) != before
+        keep = _closed(set(stack.resources) - {group}, plan.template.resources)
         old = stack.resources[group]
         previous = {m[len(group) + 1:]: entry for m, entry in ((old.get("hidden") or {}).get("members") or {}).items()}
         self._build(plan, stack.name, stack.id, stack.index, stack.project_id,
-                    keep={n: stack.resources[n] for n in keep}, resize=(group, size, previous))
-        plan.metadata.update({n: stack.metadata[n] for n in keep if n in stack.metadata})  # signals kept
+                    keep={n: stack.resources[n] for n in keep}, resize=(group, size, previous),
+                    updating={n: b for n, b in stack.resources.items() if n not in keep and n != group})
+        plan.kept = keep
         changes = [n for n in plan.resources if n not in keep]
         for name in changes:
             self._resource_event(stack, name, "UPDATE", "IN_PROGRESS", "state changed", now, plan)
         stack.apply(plan)
+        stack.settled_at = now  # the new members boot from now
         for name in changes:
             self._resource_event(stack, name, "UPDATE", "COMPLETE", "state changed", now, plan)
 
@@ -983,6 +957,9 @@ class HeatEngine:
         for name in list(stack.resource_states):
             if name not in stack.resources:
                 del stack.resource_states[name]
+        for name in list(stack.cooldown_end):
+            if name not in stack.resources:
+                del stack.cooldown_end[name]
         stack.status = status
         stack.reason = op.reason
         if op.action != "CREATE":
@@ -997,12 +974,15 @@ class HeatEngine:
         stack.events.append(self._event_body(stack.name, stack.id, "OS::Heat::Stack", stack.action,
                                              stack.status, stack.reason, when, True))
 
-    def _resource_event(self, stack, name, action, status, reason, when, plan):
+    def _resource_event(self, stack, name, action, status, reason, when, plan, record_state=True):
+        """An event of a resource; with ``record_state``, also its new state
+        (not for what Heat only reports, such as a signal)."""
         source = plan.resources if plan is not None and name in plan.resources else stack.resources
         built = source.get(name) or stack.resources.get(name) or {}
         stack.events.append(self._event_body(name, built.get("reference", ""), built.get("type", ""), action,
                                              status, reason, when, False, built.get("properties") or {}))
-        stack.resource_states[name] = [action, status, reason, when]
+        if record_state:
+            stack.resource_states[name] = [action, status, reason, when]
 
     def _event_body(self, name, physical_id, rtype, action, status, reason, when, stack_level, props=None):
         return {
@@ -1056,20 +1036,6 @@ def _sort_dir(query, default):
     return direction
 
 
-def _in_place(rtype, old, new):
-    """Whether Heat updates a resource in place: same type, and every
-    changed property one it may update (else it replaces the resource)."""
-    from . import schemas
-    if old["type"] != new["type"]:
-        return False
-    spec = schemas.TYPES_SCHEMA.get(rtype)
-    if spec is None:
-        return True  # a template resource: its nested stack is updated
-    before, after = old.get("properties") or {}, new.get("properties") or {}
-    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
-    return all(k in spec.properties and spec.properties[k].update_allowed for k in changed)
-
-
 def _unchanged(old_template, old_files, old_params, old_resources, plan, replace=()):
     """Resources an update leaves alone: same declaration, same parameters
     and files, and only other unchanged resources referred to; not those
@@ -1085,14 +1051,19 @@ def _unchanged(old_template, old_files, old_params, old_resources, plan, replace
         if any(old_files.get(f) != plan.files.get(f) for f in _references(decl, "file")):
             continue
         candidates.add(name)
-    changed = True
-    while changed:
-        changed = False
-        for name in sorted(candidates):
-            if dependencies(new_decls[name]) - candidates:
-                candidates.discard(name)
-                changed = True
+    candidates = _closed(candidates, new_decls)
     return {name: old_resources[name] for name in new_decls if name in candidates}
+
+
+def _closed(names, decls):
+    """The names whose declarations (in ``decls``) refer to none but others
+    of them, directly or not: what stays when the rest changes."""
+    names = {n for n in names if n in decls}
+    while True:
+        left = {n for n in names if not dependencies(decls[n]) - names}
+        if left == names:
+            return names
+        names = left
 
 
 def _changes(old_template, old_resources, plan, keep):

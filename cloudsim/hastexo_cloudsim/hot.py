@@ -574,6 +574,9 @@ class Resolver:
         # members it had (kept as they are, the oldest removed first).
         self.sizes = {}
         self.previous = {}
+        # An update: the resources as they were, which one updated in place
+        # takes its identity from (its reference, its machine's address).
+        self.updating = {}
         version = template.version
         pseudo = {"OS::stack_name": ctx.stack_name, "OS::stack_id": ctx.stack_id,
                   "OS::project_id": ctx.project_id}
@@ -714,6 +717,7 @@ class Resolver:
                 reference, attrs, hidden = str(external), {**attrs, "show": {}}, {}
             else:
                 reference, attrs, hidden = self._make(name, decl["type"], props)
+                reference, hidden = self._same_one(name, decl["type"], props, reference, hidden)
         except ApiError:
             raise
         except (AttributeError, TypeError, ValueError, KeyError) as exc:
@@ -723,6 +727,20 @@ class Resolver:
                             "hidden": hidden}
         return self.built[name]
 
+
+    def _same_one(self, name, rtype, props, reference, hidden):
+        """A resource an update changes in place is still the one it was:
+        its reference, and (a server) the address its machine answers on."""
+        old = self.updating.get(name)
+        target = self.template.target(rtype, name)
+        if old is None or old["type"] != rtype or target in GROUPS or isinstance(self.files.get(target), str) \
+                or not schemas.in_place(target, old.get("properties"), props):
+            return reference, hidden
+        kept = {k: v for k, v in (old.get("hidden") or {}).items() if k == "loopback"}
+        for known in (self.ctx.ports, self.ctx.subnets, self.ctx.configs):  # what the build noted, by its id
+            if reference in known:
+                known[old["reference"]] = known.pop(reference)
+        return old["reference"], {**hidden, **kept}
 
     def _make(self, name, rtype, props, label=None):
         """Build one resource of type ``rtype`` (after the registry): a
@@ -795,7 +813,7 @@ class Resolver:
         kept = dict(list(old.items())[max(len(old) - size, 0):])
         for entry in kept.values():
             resources.register(self.ctx, entry)
-        wanted = dict(props, **{SIZE_OF[group_type]: size - len(kept)})
+        wanted = dict(props, **{schemas.SIZED_GROUPS[group_type][0]: size - len(kept)})
         numbers = [int(m.rsplit("-", 1)[1]) for m in old if m.rsplit("-", 1)[-1].isdigit()]
         first = max(numbers, default=-1) + 1
         members = dict(kept)
@@ -852,9 +870,7 @@ class Resolver:
 
 
 GROUPS = ("OS::Heat::ResourceGroup", "OS::Heat::AutoScalingGroup", *schemas.AWS_GROUPS)
-# The property that sets a scaling group's size (as members() reads it).
-SIZE_OF = {"OS::Heat::AutoScalingGroup": "desired_capacity", "AWS::AutoScaling::AutoScalingGroup": "DesiredCapacity",
-           "OS::Heat::InstanceGroup": "Size"}
+
 
 
 def _members(name, built):

@@ -469,11 +469,12 @@ class MachineHost:
                 self._names.pop(stack.id, None)
                 self._generations.pop(stack.id, None)
             else:
-                if self._generations.get(stack.id) != stack.generation:
+                generation = stack.generation  # read first: a change after it is seen next step
+                if self._generations.get(stack.id) != generation:
                     # New, or built anew (an update, a scaling group resized).
                     self._logins[stack.id] = login_config(stack)
                     self._names[stack.id] = stack.name
-                    self._generations[stack.id] = stack.generation
+                    self._generations[stack.id] = generation
                     await self._drop_unwanted(stack.id, self._logins[stack.id][0])
                 wanted = self._logins[stack.id][0]
             for name, (addresses, users, passwords) in wanted.items():

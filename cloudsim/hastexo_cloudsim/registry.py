@@ -9,11 +9,11 @@ The registry maps a type to another type or to a template file::
       resources:
         db: {"OS::Nova::Server": db.yaml}  # for one resource only
 
-A mapping may lead to another mapping; the chain is followed. Resource
-names under ``resources`` may be patterns (``web_*``), as in Heat.
+A mapping may lead to another mapping; the chain is followed. Under
+``resources``, a resource is named exactly (Heat takes patterns there only
+for hooks and restricted actions); the user's registry comes before Heat's
+global one.
 """
-
-import fnmatch
 
 # Heat's global environment (what every Heat ships in environment.d): old
 # names of types that live on under new ones.
@@ -50,12 +50,9 @@ class Registry:
         return rtype
 
     def _step(self, rtype, name):
-        if name is not None:
-            for pattern in sorted(self.per_resource, key=lambda p: (p != name, p)):
-                mapping = self.per_resource[pattern]
-                if isinstance(mapping, dict) and fnmatch.fnmatchcase(name, str(pattern)) \
-                        and isinstance(mapping.get(rtype), str):
-                    return mapping[rtype]
+        mapping = self.per_resource.get(name) if name is not None else None
+        if isinstance(mapping, dict) and isinstance(mapping.get(rtype), str):
+            return mapping[rtype]
         for mapping in (self.mapping, GLOBAL):
             found = _lookup(mapping, rtype)
             if found is not None:

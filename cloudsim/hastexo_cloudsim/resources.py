@@ -437,9 +437,16 @@ def _plain(*attrs):
 
 def register(ctx, built):
     """Tell a new build context about a resource kept from before an update:
-    its subnet, its port, its addresses."""
+    its subnet, its port, its addresses, its software config; and so of the
+    members of a group or nested stack."""
     attrs = built.get("attributes") or {}
     rtype = built.get("type")
+    for member in ((built.get("hidden") or {}).get("members") or {}).values():
+        register(ctx, member)
+    if str(rtype).startswith("OS::Heat::") and "config" in attrs and built["reference"] not in ctx.configs:
+        props = built.get("properties") or {}
+        ctx.configs[built["reference"]] = {"config": attrs["config"], "outputs": list(props.get("outputs") or []),
+                                           "group": props.get("group") or "Heat::Ungrouped"}
     if rtype == "OS::Neutron::Subnet" and attrs.get("cidr"):
         ctx.add_subnet(built["reference"], (built.get("properties") or {}).get("network"), attrs["cidr"],
                        attrs.get("gateway_ip"))

@@ -1356,6 +1356,14 @@ def check(resource_name, resource_type, properties, unresolved=()):
 
 
 AWS_GROUPS = ("OS::Heat::InstanceGroup", "AWS::AutoScaling::AutoScalingGroup")
+# Groups that can be resized: type -> (the size property members() reads,
+# then the smallest size, the largest and the cooldown, for those that a
+# scaling policy can adjust).
+SIZED_GROUPS = {
+    "OS::Heat::AutoScalingGroup": ("desired_capacity", "min_size", "max_size", "cooldown"),
+    "AWS::AutoScaling::AutoScalingGroup": ("DesiredCapacity", "MinSize", "MaxSize", "Cooldown"),
+    "OS::Heat::InstanceGroup": ("Size", None, None, None),
+}
 
 
 def members(resource_name, resource_type, properties, launch=None):
@@ -1413,6 +1421,19 @@ def supported_types():
 
 def is_offered(resource_type):
     return resource_type in TYPES_SCHEMA
+
+
+def in_place(resource_type, before, after):
+    """Whether Heat updates a resource of this type in place when its
+    properties go from ``before`` to ``after``: every changed property one
+    it may update (else it replaces the resource). A template resource (not
+    a type here) is updated in place: its nested stack is."""
+    spec = TYPES_SCHEMA.get(resource_type)
+    if spec is None:
+        return True
+    before, after = before or {}, after or {}
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    return all(k in spec.properties and spec.properties[k].update_allowed for k in changed)
 
 
 def takes_anything(resource_type):

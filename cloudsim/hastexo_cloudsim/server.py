@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 from . import heat as heat_engine
 from . import views
 from .config import CloudConfig
-from .errors import ApiError, bad_request, not_found
+from .errors import ApiError, bad_request, extract_bool, not_found
 from .faults import FaultInjector, make_fault
-from .heat import HeatEngine, extract_bool, query_value
+from .heat import HeatEngine, query_value
 from .keystone import Keystone
 from .machines import MachineHost
 
@@ -405,7 +405,7 @@ def _heat_route(method, rest):
         ("files", "GET"): ("template", _heat_files),
         ("preview", "PUT"): ("update", _heat_preview_update),
         ("preview", "PATCH"): ("update", _heat_preview_update),
-        ("export", "GET"): ("show", _heat_export),
+        ("export", "GET"): ("show", _heat_abandon),
         ("abandon", "DELETE"): ("delete", _heat_abandon),
     }
     return table.get((sub, method)) or _not_allowed(method)
@@ -491,17 +491,13 @@ def _heat_preview_update(h, segs, query, raw):
     stack = _stack(h, segs)
     changes, plan = h.cloud.heat.preview_update(stack, _json(raw), patch=h.command == "PATCH")
     after = copy.copy(stack)
-    after.resources, after.metadata = plan.resources, plan.metadata
-    return 200, views.update_preview_body(stack, changes, after, _base(h, segs))
-
-
-def _heat_export(h, segs, query, raw):
-    stack = _stack(h, segs)
-    h.cloud.heat.get(segs[1], stack.name, stack.id)  # brought up to date
-    return 200, views.export_body(stack)
+    after.resources, after.metadata, after.template = plan.resources, plan.metadata, plan.template.raw
+    return 200, views.update_preview_body(stack, changes, after)
 
 
 def _heat_abandon(h, segs, query, raw):
+    """Abandon, and export (abandon's data without the abandoning): off in
+    Heat's default configuration (enable_stack_abandon), so refused."""
     _stack(h, segs)
     raise bad_request("Stack Abandon is not supported.", "NotSupported")
 

@@ -116,7 +116,7 @@ def _text(value):
     return str(value)
 
 
-def resource_preview(stack, name, base, with_properties=False):
+def resource_preview(stack, name, with_properties=False):
     """A resource as Heat's previews list it: who it is and what it is."""
     res = stack.resources[name]
     body = {
@@ -147,29 +147,14 @@ def preview_body(stack, base):
     body = stack_body(stack, base, full=True, resolve_outputs=False)
     for key in ("stack_status", "stack_status_reason"):  # a preview has no state
         del body[key]
-    body["resources"] = [resource_preview(stack, name, base, True) for name in stack.resources]
+    body["resources"] = [resource_preview(stack, name, True) for name in stack.resources]
     return body
 
 
-def update_preview_body(stack, changes, plan_stack, base):
+def update_preview_body(stack, changes, plan_stack):
     """Heat's update preview: what is deleted or updated is shown as it is now,
     the rest as it would be."""
     return {"resource_changes": {
-        kind: [resource_preview(stack if kind in ("deleted", "updated") else plan_stack, name, base)
+        kind: [resource_preview(stack if kind in ("deleted", "updated") else plan_stack, name)
                for name in names]
         for kind, names in changes.items()}}
-
-
-def export_body(stack):
-    """Heat's stack export (what abandon would give): the stack and its
-    resources, enough to adopt them elsewhere."""
-    resources = {}
-    for name, res in stack.resources.items():
-        action, status = (stack.resource_states.get(name) or [stack.action, stack.status])[:2]
-        resources[name] = {"name": name, "resource_id": res["reference"], "type": res["type"], "action": action,
-                           "status": status, "metadata": (stack.metadata or {}).get(name) or {},
-                           "resource_data": {}}
-    return {"name": stack.name, "id": stack.id, "action": stack.action, "status": stack.status,
-            "template": stack.template, "environment": stack.environment, "files": stack.files,
-            "resources": resources, "project_id": stack.project_id,
-            "stack_user_project_id": stack.project_id, "tags": stack.tags}

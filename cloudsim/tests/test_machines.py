@@ -326,3 +326,34 @@ outputs:
     (machine,) = cloud.machines.describe()
     assert machine["listen_addresses"][0] == outputs["public"]
     assert wait_for_port(outputs["public"], cloud.ssh_port)
+
+
+def test_an_update_in_place_keeps_the_machine_and_a_replacement_gets_a_new_one(heat, cloud):
+    """Heat changes a server's name in place, and replaces one whose
+    availability zone changes: the machine (and the learner's shell) stays,
+    or is new."""
+    template = """
+heat_template_version: 2018-08-31
+parameters:
+  name: {type: string, default: one}
+  zone: {type: string, default: a}
+resources:
+  vm: {type: OS::Nova::Server, properties: {image: x, flavor: y, name: {get_param: name},
+                                            availability_zone: {get_param: zone}}}
+"""
+    heat.stacks.create(stack_name="inplace", template=template)
+    wait_for_status(heat, "inplace", "CREATE_COMPLETE")
+    (first,) = wait_until(lambda: cloud.machines.describe(), timeout=5)
+    reference = heat.resources.get("inplace", "vm").physical_resource_id
+    heat.stacks.update("inplace", existing=True, parameters={"name": "two"})
+    wait_for_status(heat, "inplace", "UPDATE_COMPLETE")
+    time.sleep(0.5)
+    (same,) = cloud.machines.describe()
+    assert same["listen_addresses"] == first["listen_addresses"]
+    assert heat.resources.get("inplace", "vm").physical_resource_id == reference
+    heat.stacks.update("inplace", existing=True, parameters={"zone": "b"})
+    wait_for_status(heat, "inplace", "UPDATE_COMPLETE")
+    other = wait_until(lambda: [m for m in cloud.machines.describe()
+                                if m["listen_addresses"] != first["listen_addresses"]], timeout=5)
+    assert len(other) == 1 and len(cloud.machines.describe()) == 1
+    assert heat.resources.get("inplace", "vm").physical_resource_id != reference

@@ -26,7 +26,7 @@ def test_a_registry_maps_exactly_by_wildcard_per_resource_and_in_chains():
     assert registry.target("Acme::Net") == "OS::Neutron::Net"
     assert registry.target("Acme::Special::Thing") == "OS::Heat::None"  # the longest wildcard wins
     assert registry.target("OS::Nova::Server", "db") == "db.yaml"
-    assert registry.target("OS::Nova::Server", "web_2") == "web.yaml"
+    assert registry.target("OS::Nova::Server", "web_2") == "OS::Nova::Server"  # no patterns here, as in Heat
     assert registry.target("OS::Nova::Server", "app") == "OS::Nova::Server"
     assert registry.target("My::Server", "db") == "db.yaml"  # the chain ends at the resource's own mapping
     assert registry.target("Loop::A") in ("Loop::A", "Loop::B")  # a loop ends, unresolved

@@ -42,7 +42,8 @@ def test_a_wait_condition_handle_records_its_signals(heat):
     assert json.loads(outputs(heat, "wait")["data"]) == {"1": "node-1", "2": None}
     events = [e for e in heat.events.list(sid, resource_name="handle") if e.resource_status.startswith("SIGNAL")]
     assert [e.resource_status for e in events] == ["SIGNAL_COMPLETE", "SIGNAL_COMPLETE"]
-    assert [e.resource_status_reason for e in events] == ["Unknown", "No signal details provided"]
+    assert [e.resource_status_reason for e in events] == ["Signal: status:SUCCESS reason:booted",
+                                                          "Signal: status:SUCCESS reason:Signal 2 received"]
     # A signal leaves the resource's own state alone.
     assert heat.resources.get(sid, "handle").resource_status == "CREATE_COMPLETE"
 
@@ -50,8 +51,9 @@ def test_a_wait_condition_handle_records_its_signals(heat):
 @pytest.mark.parametrize("resource, data, status, message", [
     ("value", None, 400, "signal is not supported for resource."),
     ("nothing", None, 404, "The Resource (nothing) could not be found in Stack wait."),
-    ("handle", {"status": "MAYBE"}, 400, "Metadata format invalid"),
-    ("handle", {"status": "SUCCESS", "colour": "red"}, 400, "Metadata format invalid"),
+    ("handle", {"unset_hook": "pre-create"}, 400,
+     'The "pre-create" hook is not defined on OS::Heat::WaitConditionHandle "handle"'),
+    ("handle", {"unset_hook": "sometime"}, 400, 'Invalid hook type "sometime"'),
 ])
 def test_signals_heat_refuses(heat, resource, data, status, message):
     heat.stacks.create(stack_name="wait", template=WAIT)
@@ -59,6 +61,46 @@ def test_signals_heat_refuses(heat, resource, data, status, message):
     with pytest.raises(heat_exc.HTTPException) as error:
         heat.resources.signal(stack_id(heat, "wait"), resource, data=data)
     assert error.value.code == status and message in str(error.value)
+
+
+@pytest.mark.parametrize("data", [{"status": "MAYBE"}, {"status": "SUCCESS", "colour": "red"}, ["a", "list"],
+                                  "a string"])
+def test_a_handle_signal_in_the_wrong_form_changes_nothing(heat, data):
+    """Heat answers first and handles the signal after: one in the wrong
+    form is only logged, and nothing changes."""
+    heat.stacks.create(stack_name="wait", template=WAIT)
+    wait_for_status(heat, "wait", "CREATE_COMPLETE")
+    sid = stack_id(heat, "wait")
+    heat.resources.signal(sid, "handle", data=data)
+    assert heat.resources.metadata(sid, "handle") == {}
+    assert not [e for e in heat.events.list(sid, resource_name="handle") if e.resource_status.startswith("SIGNAL")]
+
+
+CFN = """heat_template_version: 2016-10-14
+resources:
+  handle: {type: OS::Heat::UpdateWaitConditionHandle}
+  other: {type: OS::Heat::WaitConditionHandle}
+  value: {type: OS::Heat::Value, properties: {value: {get_param: "OS::stack_name"}}}
+"""
+
+
+def test_an_update_handle_takes_cloudformations_form_and_is_new_after_each_update(heat):
+    heat.stacks.create(stack_name="cfn", template=CFN)
+    wait_for_status(heat, "cfn", "CREATE_COMPLETE")
+    sid = stack_id(heat, "cfn")
+    heat.resources.signal(sid, "handle", data={"status": "SUCCESS"})  # not its form: ignored
+    heat.resources.signal(sid, "handle")  # nothing: ignored, but reported
+    heat.resources.signal(sid, "handle", data={"Status": "SUCCESS", "Reason": "up", "Data": "x", "UniqueId": "n1"})
+    heat.resources.signal(sid, "other", data={"data": "kept"})
+    assert heat.resources.metadata(sid, "handle") == {"n1": {"Status": "SUCCESS", "Reason": "up", "Data": "x"}}
+    before = heat.resources.get(sid, "handle").physical_resource_id
+    heat.stacks.update(sid, existing=True)
+    wait_for_status(heat, "cfn", "UPDATE_COMPLETE")
+    # The update handle is replaced (unsignalled); the other keeps what it had.
+    assert heat.resources.metadata(sid, "handle") == {}
+    assert heat.resources.get(sid, "handle").physical_resource_id != before
+    assert heat.resources.metadata(sid, "other") == {"1": {"status": "SUCCESS", "reason": "Signal 1 received",
+                                                            "data": "kept"}}
 
 
 def test_no_signal_while_suspended(heat):
@@ -156,6 +198,37 @@ def test_within_the_cooldown_a_signal_does_nothing(heat):
     reasons = [e.resource_status_reason for e in heat.events.list(sid, resource_name="up")
                if e.resource_status == "SIGNAL_COMPLETE"]
     assert reasons == ["alarm state changed from ok to alarm (cpu)"]
+    # The cooldown is the group's: a policy without one waits for it too.
+    heat.resources.signal(sid, "down")
+    assert outputs(heat, "cool")["size"] == 2
+
+
+@pytest.mark.parametrize("data", [["not", "a", "map"], "a string", {"current": 3}])
+def test_a_policy_signal_in_the_wrong_form_scales_nothing(heat, data):
+    heat.stacks.create(stack_name="odd", template=SCALING)
+    wait_for_status(heat, "odd", "CREATE_COMPLETE")
+    heat.resources.signal(stack_id(heat, "odd"), "up", data=data)
+    assert outputs(heat, "odd")["size"] == 1
+
+
+def test_a_busy_or_unhealthy_group_is_not_scaled(clocked_cloud, clock):
+    from hastexo_cloudsim.testing import heat_for
+    heat = heat_for(clocked_cloud)
+    heat.stacks.create(stack_name="busy", template=SCALING)
+    clock.advance(60)
+    wait_for_status(heat, "busy", "CREATE_COMPLETE")
+    sid = stack_id(heat, "busy")
+    heat.stacks.update(sid, existing=True, parameters={"step": 2})
+    heat.resources.signal(sid, "up")  # the stack is being updated
+    clock.advance(60)
+    wait_for_status(heat, "busy", "UPDATE_COMPLETE")
+    assert outputs(heat, "busy")["size"] == 1
+    heat.resources.mark_unhealthy(sid, "group", True, "sick")
+    heat.resources.signal(sid, "up")
+    assert outputs(heat, "busy")["size"] == 1
+    heat.resources.mark_unhealthy(sid, "group", False, "")
+    heat.resources.signal(sid, "up")
+    assert outputs(heat, "busy")["size"] == 3
 
 
 @pytest.mark.parametrize("current, adjustment, kind, step, size", [
@@ -224,3 +297,29 @@ def test_no_check_while_suspended(heat):
     wait_for_status(heat, "wait", "SUSPEND_COMPLETE")
     with pytest.raises(heat_exc.HTTPConflict):
         heat.actions.check("wait")
+
+
+def test_new_members_get_addresses_nobody_has(heat, cloud):
+    template = """heat_template_version: 2016-10-14
+resources:
+  fixed:
+    type: OS::Heat::ResourceGroup
+    properties: {count: 2, resource_def: {type: OS::Nova::Server, properties: {image: x, flavor: y}}}
+  group:
+    type: OS::Heat::AutoScalingGroup
+    properties:
+      min_size: 1
+      max_size: 3
+      resource: {type: OS::Nova::Server, properties: {image: x, flavor: y}}
+  up:
+    type: OS::Heat::ScalingPolicy
+    properties: {auto_scaling_group_id: {get_resource: group}, adjustment_type: change_in_capacity,
+                 scaling_adjustment: 2}
+"""
+    heat.stacks.create(stack_name="many", template=template)
+    wait_for_status(heat, "many", "CREATE_COMPLETE")
+    sid = stack_id(heat, "many")
+    heat.resources.signal(sid, "up")
+    described = wait_until(lambda: len(cloud.machines.describe()) == 5 and cloud.machines.describe(), timeout=5)
+    private = [a for m in described for a in m["private_addresses"]]
+    assert len(private) == 5 and len(set(private)) == 5

@@ -370,7 +370,11 @@ function HastexoLabBlock(runtime, element, config) {
   // this way at all.
   function watchClicksIntoGuacamole(frame) {
     var pointerOnFrame = false;
-    frame.addEventListener("mouseenter", function (event) { pointerOnFrame = event.isTrusted; });
+    // The browser also fires mouseenter when the frame moves under a pointer
+    // that stands still (the page's layout shifts): not the learner's hand.
+    frame.addEventListener("mouseenter", function (event) {
+      pointerOnFrame = event.isTrusted && !pointerStoodStill(event);
+    });
     frame.addEventListener("mouseleave", function () { pointerOnFrame = false; });
     window.addEventListener("blur", function () {
       setTimeout(function () {

@@ -159,7 +159,9 @@
     }
     return true;
   });
-  ["keydown", "mousedown", "wheel", "touchstart", "paste"].forEach(function (type) {
+  // (and "input", "compositionend", "drop": text that comes without a key,
+  // from dictation, an input method or a drag)
+  ["keydown", "mousedown", "wheel", "touchstart", "paste", "input", "compositionend", "drop"].forEach(function (type) {
     // Capturing: seen before xterm handles (and may stop) the event.
     document.addEventListener(type, learnerInput, {passive: true, capture: true});
   });
