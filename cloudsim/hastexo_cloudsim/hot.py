@@ -800,10 +800,7 @@ class Resolver:
         if name in self.sizes:
             return self._resized(name, group_type, props, launch)
         for member, member_type, member_props in schemas.members(name, group_type, props, launch):
-            reference, attrs, hidden = self._make(f"{name}-{member}", member_type, member_props,
-                                                  label=f"{name}.{member}")
-            members[member] = {"type": member_type, "reference": reference, "attributes": attrs,
-                               "properties": member_props, "hidden": hidden}
+            members[member] = self._member(name, member, member_type, member_props)
         return self._group(name, group_type, members)
 
     def _resized(self, name, group_type, props, launch):
@@ -818,12 +815,15 @@ class Resolver:
         first = max(numbers, default=-1) + 1
         members = dict(kept)
         for i, (_, member_type, member_props) in enumerate(schemas.members(name, group_type, wanted, launch)):
-            member = f"member-{first + i}"
-            reference, attrs, hidden = self._make(f"{name}-{member}", member_type, member_props,
-                                                  label=f"{name}.{member}")
-            members[member] = {"type": member_type, "reference": reference, "attributes": attrs,
-                               "properties": member_props, "hidden": hidden}
+            members[f"member-{first + i}"] = self._member(name, f"member-{first + i}", member_type, member_props)
         return self._group(name, group_type, members)
+
+    def _member(self, name, member, member_type, member_props):
+        """One member of the group ``name``, built like any resource."""
+        reference, attrs, hidden = self._make(f"{name}-{member}", member_type, member_props,
+                                              label=f"{name}.{member}")
+        return {"type": member_type, "reference": reference, "attributes": attrs, "properties": member_props,
+                "hidden": hidden}
 
     def _group(self, name, group_type, members):
         """The group's reference, attributes (made from its members', as Heat
