@@ -717,7 +717,8 @@ class Resolver:
                 reference, attrs, hidden = str(external), {**attrs, "show": {}}, {}
             else:
                 reference, attrs, hidden = self._make(name, decl["type"], props)
-                reference, hidden = self._same_one(name, decl["type"], props, reference, hidden)
+                reference, hidden = self._same_one(self.updating.get(name), name, decl["type"], props,
+                                                   reference, hidden)
         except ApiError:
             raise
         except (AttributeError, TypeError, ValueError, KeyError) as exc:
@@ -728,19 +729,26 @@ class Resolver:
         return self.built[name]
 
 
-    def _same_one(self, name, rtype, props, reference, hidden):
-        """A resource an update changes in place is still the one it was:
-        its reference, and (a server) the address its machine answers on."""
-        old = self.updating.get(name)
-        target = self.template.target(rtype, name)
-        if old is None or old["type"] != rtype or target in GROUPS or isinstance(self.files.get(target), str) \
-                or not schemas.in_place(target, old.get("properties"), props):
+    def _same_one(self, old, name, rtype, props, reference, hidden):
+        """A resource an update changes in place is still the one it was
+        (``old``, as built before): its reference, and (a server) the
+        address its machine answers on."""
+        if old is None or old["type"] != rtype or \
+                not schemas.in_place(self.template.target(rtype, name), old.get("properties"), props):
             return reference, hidden
         kept = {k: v for k, v in (old.get("hidden") or {}).items() if k == "loopback"}
         for known in (self.ctx.ports, self.ctx.subnets, self.ctx.configs):  # what the build noted, by its id
             if reference in known:
                 known[old["reference"]] = known.pop(reference)
         return old["reference"], {**hidden, **kept}
+
+    def _old_members(self, name, rtype):
+        """The members a group or nested stack had before this update, by
+        their own names (none if it is new, or of another type now)."""
+        old = self.updating.get(name)
+        if old is None or old["type"] != rtype:
+            return {}
+        return {m[len(name) + 1:]: e for m, e in ((old.get("hidden") or {}).get("members") or {}).items()}
 
     def _make(self, name, rtype, props, label=None):
         """Build one resource of type ``rtype`` (after the registry): a
@@ -750,7 +758,7 @@ class Resolver:
         label = label or name
         target = self.template.target(rtype, name)
         if isinstance(self.files.get(target), str):
-            return self._build_nested(label, target, props)
+            return self._build_nested(label, target, props, self._old_members(name, rtype))
         if not schemas.is_offered(target):
             raise bad_request(f"The Resource Type ({rtype}) could not be found.", "StackValidationFailed")
         checked = schemas.check(label, target, props)
@@ -760,9 +768,10 @@ class Resolver:
             return self._build_group(name, target, checked)
         return resources.build(target, checked, self.ctx, name=name)
 
-    def _nested(self, name, source, params, files):
+    def _nested(self, name, source, params, files, updating=None):
         """Build a nested stack from ``source`` in this stack's context:
-        (its resolver, its outputs as a dict)."""
+        (its resolver, its outputs as a dict); ``updating``: its resources
+        as they were, when an update builds it again."""
         nested = Template(source, self.template.registry, files)
         for key in params:
             if key not in nested.parameters:
@@ -774,13 +783,14 @@ class Resolver:
                                   "StackValidationFailed")
         values = nested.resolve_parameters(params, {})
         resolver = Resolver(nested, values, files, self.ctx)
+        resolver.updating = dict(updating or {})
         resolver.build_all()
         return resolver, {o["output_key"]: o["output_value"] for o in resolver.outputs()}
 
-    def _build_nested(self, name, path, props):
+    def _build_nested(self, name, path, props, updating=None):
         """A template resource: its properties are the nested template's
         parameters, its outputs its attributes (and ``OS::stack_id``)."""
-        resolver, outputs = self._nested(name, self.files[path], props, self.files)
+        resolver, outputs = self._nested(name, self.files[path], props, self.files, updating)
         stack_id = str(uuid.uuid4())
         attrs = {**outputs, "OS::stack_id": stack_id}
         return stack_id, attrs, {"members": _members(name, resolver.built)}
@@ -799,8 +809,9 @@ class Resolver:
         launch = self._launch_settings(props) if group_type in schemas.AWS_GROUPS else None
         if name in self.sizes:
             return self._resized(name, group_type, props, launch)
+        before = self._old_members(name, group_type)
         for member, member_type, member_props in schemas.members(name, group_type, props, launch):
-            members[member] = self._member(name, member, member_type, member_props)
+            members[member] = self._member(name, member, member_type, member_props, before.get(member))
         return self._group(name, group_type, members)
 
     def _resized(self, name, group_type, props, launch):
@@ -818,10 +829,14 @@ class Resolver:
             members[f"member-{first + i}"] = self._member(name, f"member-{first + i}", member_type, member_props)
         return self._group(name, group_type, members)
 
-    def _member(self, name, member, member_type, member_props):
-        """One member of the group ``name``, built like any resource."""
+    def _member(self, name, member, member_type, member_props, old=None):
+        """One member of the group ``name``, built like any resource (and,
+        updated in place, still the one it was: ``old``)."""
+        if old is not None:  # for a member that is a group or a nested stack itself
+            self.updating.setdefault(f"{name}-{member}", old)
         reference, attrs, hidden = self._make(f"{name}-{member}", member_type, member_props,
                                               label=f"{name}.{member}")
+        reference, hidden = self._same_one(old, f"{name}-{member}", member_type, member_props, reference, hidden)
         return {"type": member_type, "reference": reference, "attributes": attrs, "properties": member_props,
                 "hidden": hidden}
 

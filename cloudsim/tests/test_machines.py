@@ -357,3 +357,30 @@ resources:
                                 if m["listen_addresses"] != first["listen_addresses"]], timeout=5)
     assert len(other) == 1 and len(cloud.machines.describe()) == 1
     assert heat.resources.get("inplace", "vm").physical_resource_id != reference
+
+
+def test_a_group_updated_in_place_keeps_its_members_machines(heat, cloud):
+    """A ResourceGroup of template resources grows by one: the members it
+    had keep their machines; only the new one boots."""
+    node = """heat_template_version: 2016-10-14
+parameters:
+  index: {type: string}
+resources:
+  vm: {type: OS::Nova::Server, properties: {image: x, flavor: y, name: {list_join: ["-", [n, {get_param: index}]]}}}
+"""
+    template = """heat_template_version: 2016-10-14
+parameters:
+  count: {type: number, default: 2}
+resources:
+  group:
+    type: OS::Heat::ResourceGroup
+    properties: {count: {get_param: count}, resource_def: {type: node.yaml, properties: {index: "%index%"}}}
+"""
+    heat.stacks.create(stack_name="grow", template=template, files={"node.yaml": node})
+    wait_for_status(heat, "grow", "CREATE_COMPLETE")
+    before = wait_until(lambda: len(cloud.machines.describe()) == 2 and cloud.machines.describe(), timeout=5)
+    heat.stacks.update("grow", existing=True, parameters={"count": 3})
+    wait_for_status(heat, "grow", "UPDATE_COMPLETE")
+    after = wait_until(lambda: len(cloud.machines.describe()) == 3 and cloud.machines.describe(), timeout=5)
+    addresses = {m["listen_addresses"][0] for m in after}
+    assert {m["listen_addresses"][0] for m in before} < addresses
