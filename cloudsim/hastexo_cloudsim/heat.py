@@ -797,7 +797,7 @@ class HeatEngine:
         previous = {m[len(group) + 1:]: entry for m, entry in ((old.get("hidden") or {}).get("members") or {}).items()}
         self._build(plan, stack.name, stack.id, stack.index, stack.project_id,
                     keep={n: stack.resources[n] for n in keep}, resize=(group, size, previous),
-                    updating={n: b for n, b in stack.resources.items() if n not in keep and n != group})
+                    updating={n: b for n, b in stack.resources.items() if n not in keep})
         plan.kept = keep
         changes = [n for n in plan.resources if n not in keep]
         for name in changes:

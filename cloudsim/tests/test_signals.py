@@ -155,6 +155,7 @@ def test_a_scaling_policy_resizes_its_group_and_the_machines_follow(heat, cloud)
     sid = stack_id(heat, "scale")
     first = wait_until(lambda: machines_of(cloud, sid), timeout=5)
     assert len(first) == 1 and outputs(heat, "scale")["size"] == 1
+    group_id = heat.resources.get(sid, "group").physical_resource_id
     heat.resources.signal(sid, "up")
     heat.resources.signal(sid, "up")
     assert outputs(heat, "scale")["size"] == 3
@@ -167,6 +168,7 @@ def test_a_scaling_policy_resizes_its_group_and_the_machines_follow(heat, cloud)
     # The stack itself stays as it was; the group shows the updates, the policy the signals.
     assert heat.stacks.get("scale").stack_status == "CREATE_COMPLETE"
     assert heat.resources.get(sid, "group").resource_status == "UPDATE_COMPLETE"
+    assert heat.resources.get(sid, "group").physical_resource_id == group_id  # the same group, resized
     reasons = [e.resource_status_reason for e in heat.events.list(sid, resource_name="up")
                if e.resource_status == "SIGNAL_COMPLETE"]
     assert reasons == ["No signal details provided"] * 2
