@@ -64,12 +64,9 @@ def stand_ins(path):
     """A value for each parameter without one, within its constraints, from
     what Heat's template-validate says of them."""
     from hastexo_cloudsim import check
-    from hastexo_cloudsim.config import CloudConfig
-    from hastexo_cloudsim.faults import FaultInjector
-    from hastexo_cloudsim.heat import HeatEngine
     template, environment, files = check.collect(path)
-    engine = HeatEngine(CloudConfig(machines=False), clock=lambda: 0.0, faults=FaultInjector())
-    described = engine.validate({"template": template, "environment": environment, "files": files})
+    described = check.offline_engine().validate({"template": template, "environment": environment,
+                                                 "files": files})
     values = {}
     for name, decl in (described.get("Parameters") or {}).items():
         if "Default" in decl:

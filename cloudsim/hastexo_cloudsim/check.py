@@ -98,14 +98,19 @@ def collect(template_path, environment_paths=()):
     return template, environment, files
 
 
-def check(template_path, environment_paths=(), parameters=None):
-    """Judge a template: (True, summary) or (False, Heat's message)."""
+def offline_engine():
+    """A fake Heat of its own, with no server, machines or faults: to judge
+    templates with."""
     from .config import CloudConfig
     from .faults import FaultInjector
     from .heat import HeatEngine
+    return HeatEngine(CloudConfig(machines=False), clock=lambda: 0.0, faults=FaultInjector())
 
+
+def check(template_path, environment_paths=(), parameters=None):
+    """Judge a template: (True, summary) or (False, Heat's message)."""
     template, environment, files = collect(template_path, environment_paths)
-    engine = HeatEngine(CloudConfig(machines=False), clock=lambda: 0.0, faults=FaultInjector())
+    engine = offline_engine()
     body = {"template": template, "environment": environment, "files": files, "parameters": parameters or {}}
     try:
         result = engine.validate(body)  # what Heat's template-validate says

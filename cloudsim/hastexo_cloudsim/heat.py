@@ -373,6 +373,14 @@ class FakeStack:
         self.metadata = {**plan.metadata, **{n: self.metadata[n] for n in plan.kept if n in self.metadata}}
         self.generation += 1
 
+    def resource_state(self, name):
+        """(action, status, reason, since) of one resource: its own, once an
+        operation has touched it, else the stack's."""
+        state = self.resource_states.get(name)
+        if state is None:
+            return self.action, self.status, "state changed", self.updated or self.created
+        return tuple(state)
+
     def required_by(self, name):
         decls = (self.template.get("resources") or {}) if isinstance(self.template, dict) else {}
         return sorted(other for other, decl in decls.items()
@@ -742,8 +750,7 @@ class HeatEngine:
         with self._lock:
             self._advance(stack, self.clock())
             names = list(stack.resources)
-            states = {n: list(stack.resource_states.get(n) or [stack.action, stack.status, "", None])
-                      for n in names}
+            states = {n: stack.resource_state(n) for n in names}
         getters = {"type": lambda n: stack.resources[n]["type"], "name": lambda n: n,
                    "action": lambda n: states[n][0], "status": lambda n: states[n][1],
                    "id": lambda n: stack.resources[n]["reference"],

@@ -867,14 +867,19 @@ _type("OS::Heat::ResourceGroup", {
     "2014.1")()  # (the members' type, which may be a template, is the engine's to find)
 
 
-def _validate_scaling_group(name, props):
-    low, high, wanted = props["min_size"], props["max_size"], props["desired_capacity"]
+def _check_group_sizes(low, high, wanted):
+    """A scaling group's bounds and starting size, as Heat checks them (its
+    messages name the AWS properties for both kinds of group)."""
     if high < low:
         raise bad_request("MinSize can not be greater than MaxSize")
     if low < 0:
         raise bad_request("The size of AutoScalingGroup can not be less than zero")
     if wanted is not None and not low <= wanted <= high:
         raise bad_request("DesiredCapacity must be between MinSize and MaxSize")
+
+
+def _validate_scaling_group(name, props):
+    _check_group_sizes(props["min_size"], props["max_size"], props["desired_capacity"])
 
 
 _type("OS::Heat::AutoScalingGroup", {
@@ -1046,13 +1051,7 @@ _type("OS::Heat::InstanceGroup", {
 
 
 def _validate_aws_scaling_group(name, props):
-    low, high, wanted = props["MinSize"], props["MaxSize"], props["DesiredCapacity"]
-    if high < low:
-        raise bad_request("MinSize can not be greater than MaxSize")
-    if low < 0:
-        raise bad_request("The size of AutoScalingGroup can not be less than zero")
-    if wanted is not None and not low <= wanted <= high:
-        raise bad_request("DesiredCapacity must be between MinSize and MaxSize")
+    _check_group_sizes(props["MinSize"], props["MaxSize"], props["DesiredCapacity"])
     if props["VPCZoneIdentifier"] and len(props["VPCZoneIdentifier"]) != 1:
         raise bad_request("Anything other than one VPCZoneIdentifier is not supported.", "NotSupported")
     if bool(props["InstanceId"]) == bool(props["LaunchConfigurationName"]):

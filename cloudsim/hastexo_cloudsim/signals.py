@@ -96,7 +96,7 @@ class _Signal:
         return self.registry.target(self.stack.resources[name]["type"], name)
 
     def state_of(self, name):
-        return tuple((self.stack.resource_states.get(name) or [self.stack.action, self.stack.status])[:2])
+        return self.stack.resource_state(name)[:2]
 
     def deliver(self):
         stack, name = self.stack, self.name
@@ -234,7 +234,7 @@ def mark_unhealthy(engine, stack, name, body, now):
         raise conflict(f"Stack {stack.name} already has an action ({stack.action}) in progress.",
                        "ActionInProgress")
     reason = str(body.get("resource_status_reason") or "state changed by resource_mark_unhealthy api")
-    action, status = (stack.resource_states.get(found) or [stack.action, stack.status])[:2]
+    action, status = stack.resource_state(found)[:2]
     if unhealthy and action != "DELETE":
         engine._resource_event(stack, found, "CHECK", "FAILED", reason, now, None)
     elif not unhealthy and (action, status) == ("CHECK", "FAILED"):

@@ -51,18 +51,10 @@ def outputs(stack):
     return [dict(out, output_value=out["output_value"] if visible else None) for out in stack.outputs]
 
 
-def resource_state(stack, name):
-    """(action, status, reason, since) of one resource."""
-    state = stack.resource_states.get(name)
-    if state is None:
-        return stack.action, stack.status, "state changed", stack.updated or stack.created
-    return tuple(state)
-
-
 def resource_body(stack, name, base, detail=False, with_attr=()):
     """One resource as Heat's resource list (or, with ``detail``, show) has it."""
     res = stack.resources[name]
-    action, status, reason, since = resource_state(stack, name)
+    action, status, reason, since = stack.resource_state(name)
     created = action == "CREATE" and status != "COMPLETE"
     url = f"{stack_url(base, stack)}/resources/{name}"
     body = {
