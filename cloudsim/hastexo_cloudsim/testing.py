@@ -63,6 +63,11 @@ def wait_for_status(heat, ref, status, timeout=5.0):
     return wait_until(check, timeout, what=f"{ref} to reach {status}")
 
 
+def stack_outputs(heat, ref):
+    """A stack's outputs (by heatclient), as {key: value}."""
+    return {o["output_key"]: o["output_value"] for o in heat.stacks.get(ref).outputs}
+
+
 def wait_for_gone(heat, ref, timeout=5.0):
     """Wait until Heat answers 404 for a stack."""
     from heatclient import exc as heat_exc

@@ -4,12 +4,9 @@ OS::Heat::InstanceGroup and AWS::AutoScaling::AutoScalingGroup."""
 
 import pytest
 from hastexo_cloudsim.machines import wait_for_port
+from hastexo_cloudsim.testing import stack_outputs as outputs
 from hastexo_cloudsim.testing import wait_for_status, wait_until
 from heatclient import exc as heat_exc
-
-
-def outputs(heat, name):
-    return {o["output_key"]: o["output_value"] for o in heat.stacks.get(name).outputs}
 
 
 def test_an_aws_instance_is_a_server_with_a_machine(heat, cloud):

@@ -9,7 +9,7 @@ import time
 import asyncssh
 import pytest
 from hastexo_cloudsim.machines import wait_for_port
-from hastexo_cloudsim.testing import admin_session, wait_for_status, wait_until
+from hastexo_cloudsim.testing import admin_session, stack_outputs, wait_for_status, wait_until
 
 
 @pytest.fixture
@@ -319,8 +319,8 @@ outputs:
   pool: {value: {get_attr: [fip, pool]}}
 """
     heat.stacks.create(stack_name="nova-fip", template=template)
-    stack = wait_for_status(heat, "nova-fip", "CREATE_COMPLETE")
-    outputs = {o["output_key"]: o["output_value"] for o in stack.outputs}
+    wait_for_status(heat, "nova-fip", "CREATE_COMPLETE")
+    outputs = stack_outputs(heat, "nova-fip")
     assert outputs["pool"] == "public" and outputs["public"]
     assert wait_until(lambda: cloud.machines.describe(), timeout=5)
     (machine,) = cloud.machines.describe()

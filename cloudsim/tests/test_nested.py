@@ -3,6 +3,7 @@ environment's resource_registry), OS::Heat::Stack and resource groups of them.""
 
 import pytest
 from hastexo_cloudsim.testing import heat_for, wait_for_status
+from hastexo_cloudsim.testing import stack_outputs as outputs
 from heatclient import exc as heat_exc
 
 NODE = """heat_template_version: 2016-10-14
@@ -17,9 +18,6 @@ outputs:
   name: {value: {get_attr: [server, name]}}
 """
 
-
-def outputs(heat, name):
-    return {o["output_key"]: o["output_value"] for o in heat.stacks.get(name).outputs}
 
 
 def test_a_template_file_as_a_type_and_through_the_registry(cloud):

@@ -5,12 +5,9 @@ has retired but keeps as placeholders."""
 import pytest
 from hastexo_cloudsim import schemas
 from hastexo_cloudsim.registry import Registry
+from hastexo_cloudsim.testing import stack_outputs as outputs
 from hastexo_cloudsim.testing import wait_for_status
 from heatclient import exc as heat_exc
-
-
-def outputs(heat, name):
-    return {o["output_key"]: o["output_value"] for o in heat.stacks.get(name).outputs}
 
 
 def test_a_registry_maps_exactly_by_wildcard_per_resource_and_in_chains():

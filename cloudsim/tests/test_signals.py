@@ -5,6 +5,7 @@ import json
 
 import pytest
 from hastexo_cloudsim import signals
+from hastexo_cloudsim.testing import stack_outputs as outputs
 from hastexo_cloudsim.testing import wait_for_status, wait_until
 from heatclient import exc as heat_exc
 from test_resource_api import cli_json, run_cli
@@ -20,9 +21,6 @@ outputs:
   data: {value: {get_attr: [wait, data]}}
 """
 
-
-def outputs(heat, name):
-    return {o["output_key"]: o["output_value"] for o in heat.stacks.get(name).outputs}
 
 
 def stack_id(heat, name):

@@ -2,7 +2,7 @@
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
-from hastexo_cloudsim.testing import wait_for_status
+from hastexo_cloudsim.testing import stack_outputs, wait_for_status
 from heatclient import exc as heat_exc
 
 HEADER = "heat_template_version: 2016-10-14\n"
@@ -189,6 +189,5 @@ outputs:
   stdout: {value: {get_attr: [group, deploy_stdout]}}
 """
     heat.stacks.create(stack_name="parts", template=template)
-    stack = wait_for_status(heat, "parts", "CREATE_COMPLETE")
-    found = {o["output_key"]: o["output_value"] for o in stack.outputs}
-    assert found == {"last": None, "stdout": {"a": ""}}
+    wait_for_status(heat, "parts", "CREATE_COMPLETE")
+    assert stack_outputs(heat, "parts") == {"last": None, "stdout": {"a": ""}}
