@@ -1,30 +1,43 @@
-"""Are the PostgreSQL and Redis servers of the services pass reachable?
+"""Are the servers of a services pass reachable?
 
-    python -m tests.services      exit 0 if both answer, 1 (and why) if not
+    python -m tests.services postgresql redis   exit 0 if all answer, 1 (and why) if not
+    python -m tests.services mysql redis        (MySQL also needs its driver, mysqlclient)
+
+With no names, PostgreSQL and Redis.
 """
 
+import importlib.util
 import os
 import socket
 import sys
 
 SERVICES = {
-    "PostgreSQL": (os.environ.get("PGHOST", "127.0.0.1"), int(os.environ.get("PGPORT", "5432"))),
-    "Redis": ("127.0.0.1", 6379),
+    "postgresql": ("PostgreSQL", os.environ.get("PGHOST", "127.0.0.1"), int(os.environ.get("PGPORT", "5432"))),
+    "mysql": ("MySQL", os.environ.get("MYSQL_HOST", "127.0.0.1"), int(os.environ.get("MYSQL_PORT", "3306"))),
+    "redis": ("Redis", "127.0.0.1", 6379),
 }
+DRIVERS = {"postgresql": "psycopg", "mysql": "MySQLdb"}
 
 
-def missing():
+def missing(names=("postgresql", "redis")):
     down = []
-    for name, address in SERVICES.items():
+    for name in names:
+        label, host, port = SERVICES[name]
         try:
-            socket.create_connection(address, timeout=2).close()
+            socket.create_connection((host, port), timeout=2).close()
         except OSError as exc:
-            down.append(f"{name} at {address[0]}:{address[1]} ({exc.strerror or exc})")
+            down.append(f"{label} at {host}:{port} ({exc.strerror or exc})")
+        driver = DRIVERS.get(name)
+        if driver and importlib.util.find_spec(driver) is None:
+            down.append(f"{label}'s driver ({driver}) is not installed")
     return down
 
 
 if __name__ == "__main__":
-    down = missing()
+    unknown = [name for name in sys.argv[1:] if name not in SERVICES]
+    if unknown:
+        sys.exit(f"unknown services: {', '.join(unknown)} (known: {', '.join(SERVICES)})")
+    down = missing(sys.argv[1:] or ("postgresql", "redis"))
     for item in down:
         print(f"not reachable: {item}", file=sys.stderr)
     sys.exit(1 if down else 0)
