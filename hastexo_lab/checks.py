@@ -115,7 +115,7 @@ def _still_up(stack):
 
 def _finish(check, status, message="", passed=0, hints=()):
     if ProgressCheck.objects.filter(pk=check.pk, status=ProgressCheck.RUNNING).update(
-            status=status, message=message, passed=passed, hints=list(hints), finished_at=timezone.now()):
+            status=status, running=None, message=message, passed=passed, hints=list(hints), finished_at=timezone.now()):
         metrics.CHECKS.labels(status).inc()
 
 

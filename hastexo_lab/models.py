@@ -200,6 +200,12 @@ class ProgressCheck(models.Model):
     anonymous_student_id = models.CharField(_("anonymous learner id"), max_length=64)
     usage_id = models.CharField(_("lab unit"), max_length=255)
     status = models.CharField(_("status"), max_length=16, choices=STATUSES, default=RUNNING)
+    # True while the check runs, NULL once it ended. With the learner and the
+    # unit it is unique, and NULLs never collide, so there is at most one
+    # running check per learner and unit on every database: MySQL has no
+    # partial unique indexes, and a unique constraint with a condition would
+    # be silently left out there (Django's models.W036).
+    running = models.BooleanField(null=True, default=True, editable=False)
     passed = models.PositiveIntegerField(_("passed"), default=0)
     total = models.PositiveIntegerField(_("checks"), default=0)
     hints = models.JSONField(_("hints"), default=list, blank=True)
@@ -213,8 +219,8 @@ class ProgressCheck(models.Model):
         verbose_name = _("progress check")
         verbose_name_plural = _("progress checks")
         indexes = [models.Index(fields=["anonymous_student_id", "usage_id", "started_at"], name="hxl_check_idx")]
-        constraints = [models.UniqueConstraint(fields=["anonymous_student_id", "usage_id"],
-                                               condition=models.Q(status="running"), name="hxl_one_running_check")]
+        constraints = [models.UniqueConstraint(fields=["anonymous_student_id", "usage_id", "running"],
+                                               name="hxl_one_running_check")]
 
     def __str__(self):
         return f"check {self.pk} of {self.stack_id}: {self.status} {self.passed}/{self.total}"

@@ -1,6 +1,7 @@
 """The API functions the block and operators call, without a worker."""
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from hastexo_cloudsim.heat import NAME_RE
 
@@ -65,15 +66,17 @@ def test_suspend_only_from_running():
 @pytest.mark.parametrize("status", [lc.CREATE_COMPLETE, lc.RESUME_COMPLETE])
 def test_a_learners_keepalive_is_one_statement_even_when_too_soon(django_assert_num_queries, status):
     stack = make_stack(status, suspend_timeout=120, last_activity=timezone.now() - timezone.timedelta(seconds=60))
-    with django_assert_num_queries(1):
+    # MySQL and MariaDB 10 cannot return what an UPDATE changed: they read the status after it.
+    statements = 2 if connection.vendor == "mysql" else 1
+    with django_assert_num_queries(statements):
         reply = api.keepalive_by_name(stack.name, 300, 0)
     assert reply["phase"] == api.READY and reply["status"] == status
     stack.refresh_from_db()
     moved = stack.suspend_by
     assert moved > timezone.now() + timezone.timedelta(seconds=290)
     assert stack.suspend_timeout == 300
-    # A second keepalive moments later: still one statement, and nothing moves.
-    with django_assert_num_queries(1):
+    # A second keepalive moments later: no more statements, and nothing moves.
+    with django_assert_num_queries(statements):
         reply = api.keepalive_by_name(stack.name, 300, 0)
     assert reply["status"] == status
     stack.refresh_from_db()

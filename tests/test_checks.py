@@ -96,6 +96,26 @@ def test_two_clicks_at_once_start_one_check(stack):
     assert len({check.pk for check, _ in results}) == 1
 
 
+def test_the_database_itself_refuses_a_second_running_check():
+    """Not a partial index (MySQL has none): a rule every database enforces."""
+    from django.core import checks as django_checks
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    from .factories import make_stack
+    stack = make_stack()
+    fields = dict(stack=stack, anonymous_student_id="alice", usage_id="unit", total=1, started_at=timezone.now())
+    first = ProgressCheck.objects.create(**fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProgressCheck.objects.create(**fields)
+    checks._finish(first, ProgressCheck.DONE, passed=1)
+    ProgressCheck.objects.create(**fields)  # the slot is free once the first ended
+    ProgressCheck.objects.filter(pk=first.pk).update(running=None)
+    assert ProgressCheck.objects.filter(running=None).count() == 1
+    warnings = [w.id for w in django_checks.run_checks(databases=["default"]) if w.id.startswith("models.")]
+    assert warnings == [], "no model rule the database leaves out"
+
+
 # -- the block -----------------------------------------------------------------
 
 @pytest.fixture

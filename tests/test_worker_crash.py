@@ -23,8 +23,8 @@ from .helpers import ROOT, sample_template, wait_until
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not os.environ.get("HASTEXO_LAB_TEST_BROKER", "").startswith("redis")
-                       or os.environ.get("HASTEXO_LAB_TEST_DB") != "postgresql",
-                       reason="needs Redis and PostgreSQL shared between processes (the services pass)"),
+                       or os.environ.get("HASTEXO_LAB_TEST_DB") not in ("postgresql", "mysql"),
+                       reason="needs Redis and a database server shared between processes (the services passes)"),
 ]
 
 

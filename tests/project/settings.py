@@ -1,8 +1,9 @@
 """Django settings for the test suite: the xblock-sdk workbench plus hastexo_lab.
 
-HASTEXO_LAB_TEST_DB=postgresql runs the suite on the local PostgreSQL server
-(database ``test_hastexo_lab``, created and dropped by the tests); the default
-is SQLite. HASTEXO_LAB_TEST_BROKER picks the Celery broker (default: memory).
+HASTEXO_LAB_TEST_DB=postgresql runs the suite on the local PostgreSQL server,
+HASTEXO_LAB_TEST_DB=mysql on the local MySQL (or MariaDB) server, as Open edX
+runs it (database ``test_hastexo_lab``, created and dropped by the tests); the
+default is SQLite. HASTEXO_LAB_TEST_BROKER picks the Celery broker (default: memory).
 """
 
 import json
@@ -36,6 +37,21 @@ if os.environ.get("HASTEXO_LAB_TEST_DB") == "postgresql":
             # A worker process started by a test is pointed at the test database.
             "NAME": os.environ.get("HASTEXO_LAB_TEST_DB_NAME", "hastexo_lab"),
             "TEST": {"NAME": "test_hastexo_lab"},
+        }
+    }
+elif os.environ.get("HASTEXO_LAB_TEST_DB") == "mysql":
+    # As Open edX configures it: utf8mb4, strict mode; Django's default
+    # isolation level there (read committed).
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "HOST": os.environ.get("MYSQL_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("MYSQL_PORT", "3306"),
+            "USER": os.environ.get("MYSQL_USER", "root"),
+            "PASSWORD": os.environ.get("MYSQL_PASSWORD", ""),
+            "NAME": os.environ.get("HASTEXO_LAB_TEST_DB_NAME", "hastexo_lab"),
+            "OPTIONS": {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"},
+            "TEST": {"NAME": "test_hastexo_lab", "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         }
     }
 else:
