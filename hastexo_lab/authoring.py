@@ -10,6 +10,8 @@ import os
 import re
 
 from django.utils.translation import gettext as _
+from opaque_keys import InvalidKeyError, OpaqueKey
+from opaque_keys.edx.keys import CourseKey
 
 from . import conf
 
@@ -144,6 +146,8 @@ def check_files(values, course_key):
             continue
         try:
             load_course_file(course_key, path)
+        except NoCourseFiles as exc:
+            problems.append((field, str(exc)))
         except TemplateNotFound:
             problems.append((field, _("{path} is not in the course's files (Files & Uploads).").format(path=path)))
     return problems
@@ -161,10 +165,40 @@ class TemplateNotFound(Exception):
     """A lab's Heat template (or environment) cannot be read."""
 
 
+class NoCourseFiles(TemplateNotFound):
+    """There are no course files to read from: the lab is in a library, or
+    in no course at all. The message says which, for authors."""
+
+
+def course_key_from(*ids):
+    """The key of the course (or library) a lab is in, as the platform hands
+    it, from the first of ``ids`` given: the usage key's context, the
+    runtime's course id, the block's own course id. A key is that key; a
+    string is parsed as a course key. None where there is no key (the
+    xblock-sdk workbench, whose usage ids are plain strings)."""
+    given = next(filter(None, ids), None)
+    if isinstance(given, OpaqueKey):
+        return given
+    if isinstance(given, str):
+        try:
+            return CourseKey.from_string(given)
+        except InvalidKeyError:
+            return None
+    return None
+
+
+def course_run_from(*ids, default=""):
+    """The course run as a string, from the first of ``ids`` given (as
+    ``course_key_from``), else ``default``: what stack names and the stacks'
+    course_id are made of."""
+    return str(next(filter(None, ids), default))
+
+
 def load_course_file(course_key, path):
     """The text of a file the author uploaded to the course (Files & Uploads).
 
-    In the LMS and Studio the course content store has it. Elsewhere (the
+    In the LMS and Studio the course content store has it, under the
+    course's key (a CourseKey, or a string of one). Elsewhere (the
     workbench, the demo) files are read from the ``template_dir`` setting.
     """
     if not path:
@@ -175,11 +209,31 @@ def load_course_file(course_key, path):
         from xmodule.exceptions import NotFoundError
     except ImportError:
         return _read_local(path)
+    key = _files_key(course_key, path)
     try:
-        location = StaticContent.compute_location(course_key, path)
+        location = StaticContent.compute_location(key, path)
         return contentstore().find(location).data.decode("utf-8")
-    except (NotFoundError, UnicodeDecodeError) as exc:
+    except (NotFoundError, InvalidKeyError, UnicodeDecodeError) as exc:
         raise TemplateNotFound(f"{path} (course files): {exc}")
+
+
+def _files_key(key, path):
+    """The course key the content store files ``path`` under, or
+    NoCourseFiles saying why there is none."""
+    if isinstance(key, str) and key:
+        try:
+            key = CourseKey.from_string(key)
+        except InvalidKeyError:
+            raise NoCourseFiles(_("{path} cannot be read: '{key}' is not a course key.").format(path=path, key=key))
+    if key is None or isinstance(key, str):
+        raise NoCourseFiles(_("{path} cannot be read: this lab is not in a course, so there are no course "
+                              "files.").format(path=path))
+    if not hasattr(key, "make_asset_key"):
+        if isinstance(key, OpaqueKey) and getattr(key, "CANONICAL_NAMESPACE", "").startswith("lib"):
+            raise NoCourseFiles(_("{path} cannot be read: course files are not available in a library ({key}); "
+                                  "use the lab in a course.").format(path=path, key=key))
+        raise NoCourseFiles(_("{path} cannot be read: '{key}' is not a course key.").format(path=path, key=key))
+    return key
 
 
 def _read_local(path):

@@ -92,11 +92,22 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
 
     @property
     def course_key(self):
-        """The course run, as a string. The LMS has it on the usage key; the
+        """The course's key as the platform hands it (a CourseKey; a library's
+        key for a lab in a library), which its course files are kept under;
+        None outside a course."""
+        return authoring.course_key_from(*self._course_ids())
+
+    @property
+    def course_run(self):
+        """The course run as a string, for stack names and the stacks'
+        course_id (the usage id where there is no course)."""
+        return authoring.course_run_from(*self._course_ids(), default=self.scope_ids.usage_id)
+
+    def _course_ids(self):
+        """The LMS has the course on the usage key (and the runtime); the
         workbench sets ``course_id`` on the block itself."""
-        key = (getattr(self.scope_ids.usage_id, "context_key", None) or getattr(self.runtime, "course_id", None)
-               or self.__dict__.get("course_id"))
-        return str(key or self.scope_ids.usage_id)
+        return (getattr(self.scope_ids.usage_id, "context_key", None), getattr(self.runtime, "course_id", None),
+                self.__dict__.get("course_id"))
 
     @property
     def learner_id(self):
@@ -111,7 +122,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
 
     @property
     def stack_name(self):
-        return api.stack_name(self.course_key, self.learner_id, self.environment_key)
+        return api.stack_name(self.course_run, self.learner_id, self.environment_key)
 
     @property
     def environment_key(self):
@@ -187,7 +198,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
                 log.error("lab %s: template not found: %s", self.scope_ids.usage_id, exc)
                 return {"phase": api.FAILED, "message": str(self._i18n(
                     _("This lab's template could not be found; please tell the course team.")))}
-            reply = api.launch_within_limit(self.course_key, self.learner_id, candidates,
+            reply = api.launch_within_limit(self.course_run, self.learner_id, candidates,
                                             learner=self._django_user(), lab=self.environment_key,
                                             protocol=self.stack_protocol, port=self._selected_port(),
                                             username=self.stack_user_name, **self._lab_options())
@@ -380,14 +391,14 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         return {name: getattr(self, name) for name in self.editable_fields}
 
     def _launch_candidates(self):
-        candidates = []
+        candidates, course_key = [], self.course_key
         for entry in self.providers or [{"name": name} for name in conf.get_settings().providers][:1]:
             template_path = entry.get("template") or self.stack_template_path
             candidates.append({
                 "name": entry["name"],
                 "capacity": entry.get("capacity", -1),
-                "template": authoring.load_course_file(self.course_key, template_path),
-                "environment": authoring.load_course_file(self.course_key, entry.get("environment", "")),
+                "template": authoring.load_course_file(course_key, template_path),
+                "environment": authoring.load_course_file(course_key, entry.get("environment", "")),
             })
         return candidates
 

@@ -47,7 +47,8 @@ def test_the_block_resolves_within_the_platforms_pins_moving_none(tmp_path, pyth
        "--output-file", "resolved.txt", cwd=tmp_path)
     resolved = dict(_pin(line) for line in (tmp_path / "resolved.txt").read_text().splitlines() if "==" in line)
     pins = platform_pins()
-    moved = {name: (pins[name], version) for name, version in resolved.items() if name in pins and pins[name] != version}
+    moved = {name: (pins[name], version) for name, version in resolved.items()
+             if name in pins and pins[name] != version}
     assert not moved, f"the block would move the platform's pins (pinned, resolved): {moved}"
     for name in ("celery", "kombu", "django", "cryptography", "pyyaml", "requests", "edx-opaque-keys"):
         assert resolved.get(name) == pins[name], name
