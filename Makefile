@@ -29,7 +29,7 @@ $(STAMP): requirements/test.txt setup.py cloudsim/setup.py
 # package-lock.json pins. The built files are committed under
 # hastexo_lab/static/vendor/xterm (with xterm.js's licence), so that a wheel,
 # an sdist or a git URL installs a working terminal with no npm anywhere
-# (docs/decisions/0007-xterm-files-in-git.md). `make static` refreshes them
+# (docs/decisions/0008-xterm-files-in-git.md). `make static` refreshes them
 # after a change of the pins; the test suite checks that they are the pinned
 # packages' own files.
 VENDOR := hastexo_lab/static/vendor/xterm

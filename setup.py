@@ -46,6 +46,7 @@ setup(
     description="On-demand per-learner OpenStack Heat labs for Open edX, with suspend on idle",
     long_description=read("README.md"),
     long_description_content_type="text/markdown",
+    url="https://github.com/hastexo/hastexo-lab",
     license="AGPL-3.0-or-later",
     packages=find_packages(include=["hastexo_lab", "hastexo_lab.*"]),
     include_package_data=True,

@@ -14,6 +14,10 @@ class HastexoLabConfig(AppConfig):
         "url_config": {
             "lms.djangoapp": {"namespace": "hastexo_lab", "regex": r"^hastexo-lab/", "relative_path": "urls"},
         },
+        # The sweeps in the LMS's CELERYBEAT_SCHEDULE, which its beat runs.
+        "settings_config": {
+            "lms.djangoapp": {"common": {"relative_path": "schedule"}, "production": {"relative_path": "schedule"}},
+        },
     }
 
     def ready(self):

@@ -1,11 +1,13 @@
-"""A Celery app for operators who run lab workers outside the LMS.
+"""A Celery app for the lab tasks outside Open edX (the demo, a Django site
+of one's own):
 
-    DJANGO_SETTINGS_MODULE=lms.envs.production celery -A hastexo_lab.celery:app worker -Q hastexo_lab
+    DJANGO_SETTINGS_MODULE=mysite.settings celery -A hastexo_lab.celery:app worker -Q hastexo_lab
 
-Celery settings come from the Django settings (``CELERY_*``); the beat
-schedule of the sweeps is added from ``XBLOCK_SETTINGS["hastexo_lab"]``. Inside the LMS,
-the tasks register with the LMS's own Celery app instead; this module is not
-needed there.
+Celery settings come from the Django settings, new-style (``CELERY_BROKER_URL``
+...); the beat schedule of the sweeps is added from
+``XBLOCK_SETTINGS["hastexo_lab"]``. Inside Open edX the worker and beat are
+the LMS's own app (``celery --app=lms.celery``), which reads the LMS's
+old-style settings and broker: this module is not used there.
 """
 
 import os

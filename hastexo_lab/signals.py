@@ -1,14 +1,34 @@
-"""Celery worker signals: a worker serves its metrics on ``metrics_port``,
-and a pool process that ends is forgotten by the multiprocess metrics."""
+"""Celery worker signals: the lab worker serves its metrics on
+``metrics_port``, and a pool process that ends is forgotten by the
+multiprocess metrics.
 
+The app is installed into the LMS, so these signals are connected in every
+Celery worker the LMS's settings start, the platform's own lms-worker
+included. Only a worker that consumes the lab queue serves the metrics.
+"""
+
+import logging
 import os
+
+log = logging.getLogger(__name__)
+
+
+def consumes_lab_queue(consumer):
+    """Does the worker of ``consumer`` (a Celery Consumer) take lab tasks?"""
+    from . import conf
+    # The queues given with --queues, else all the app knows.
+    return conf.get_settings().task_queue in consumer.app.amqp.queues.consume_from
 
 
 def _worker_ready(sender=None, **kwargs):
     from . import conf, metrics
     port = conf.get_settings().metrics_port
-    if port:
-        metrics.serve_worker_metrics(port)
+    if not port:
+        return
+    if sender is None or not consumes_lab_queue(sender):
+        log.info("not the lab worker (it does not consume the lab queue): no lab metrics server here")
+        return
+    metrics.serve_worker_metrics(port)
 
 
 def _process_ended(pid=None, **kwargs):

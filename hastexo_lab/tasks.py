@@ -15,7 +15,7 @@ import time
 from celery import shared_task
 from django.db import close_old_connections, transaction
 
-from . import checks, conf, metrics, operations, sweeps
+from . import checks, conf, metrics, operations, schedule, sweeps
 from .providers import ProviderConfigError, ProviderError, TransientProviderError
 
 log = logging.getLogger(__name__)
@@ -231,15 +231,7 @@ def enqueue_reconcile(stack_ids, who):
 
 
 def beat_schedule():
-    """The Celery beat entries for the sweeps, at the configured intervals.
-
-    Merge into the LMS's ``CELERY_BEAT_SCHEDULE`` (or create the same three
-    periodic tasks in django-celery-beat). The entries expire after one
-    interval, so a stalled beat never piles up runs.
-    """
-    settings = conf.get_settings()
-    queue = settings.task_queue
-    entries = {"hastexo_lab.suspender": settings.suspend_interval, "hastexo_lab.reaper": settings.delete_interval,
-               "hastexo_lab.reconciler": settings.reconcile_interval}
-    return {name: {"task": name, "schedule": float(interval), "options": {"queue": queue, "expires": interval}}
-            for name, interval in entries.items()}
+    """The Celery beat entries for the sweeps, at the configured intervals
+    (``schedule.entries``). In the LMS they are in CELERYBEAT_SCHEDULE
+    already; for a beat of one's own, or django-celery-beat, they are here."""
+    return schedule.entries(conf.get_settings())

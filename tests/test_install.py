@@ -137,3 +137,49 @@ def test_the_committed_xterm_files_are_the_pinned_npm_packages_own():
         assert installed == lock[f"node_modules/{package}"]["version"], f"{package}: run `npm ci`"
         with open(os.path.join(modules, package, path), "rb") as pinned, open(os.path.join(VENDOR, name), "rb") as ours:
             assert ours.read() == pinned.read(), f"{name} differs from {package}'s: run `make static` and commit"
+
+
+def test_the_images_install_step_as_tutor_renders_it_moves_none_of_the_platforms_packages(tmp_path):
+    """The Dockerfile step the Tutor plugin renders, run in a virtualenv that
+    holds part of the platform at its pins (as the image does by then), with
+    `uv pip` as the image's $PIP_COMMAND: the block arrives, nothing moves."""
+    from .test_tutor import tutor_bin
+    binary = tutor_bin("22")
+    if not os.path.exists(binary):
+        pytest.fail("Tutor 22 is not installed: make tutor-envs")
+    root = tmp_path / "tutor"
+    tutor_env = dict(os.environ, TUTOR_ROOT=str(root), TUTOR_IGNORE_DICT_PLUGINS="1")
+    for args in (["plugins", "enable", "hastexo_lab"],
+                 ["config", "save", "--set", f"HASTEXO_LAB_PIP_REQUIREMENT=hastexo-lab @ git+file://{ROOT}"]):
+        done = subprocess.run([binary, *args], env=tutor_env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+    dockerfile = (root / "env" / "build" / "openedx" / "Dockerfile").read_text()
+    start = dockerfile.index("# hastexo_lab: the lab block")
+    step = dockerfile[start:dockerfile.index("\n\n", start)]
+    run = step[step.index("RUN "):].replace("\\\n", " ")
+    command = run[len("RUN "):].split(" ", 1)[1]  # without the build cache's --mount
+    assert command.lstrip().startswith("$PIP_COMMAND freeze")
+
+    env = without_npm(tmp_path)
+    uv("venv", "--quiet", "--python", sys.executable, "venv", cwd=tmp_path, env=env)
+    venv = tmp_path / "venv"
+    platform = ["celery", "kombu", "redis", "django", "cryptography", "pyyaml", "requests", "stevedore",
+                "edx-opaque-keys", "web-fragments", "pytz", "lxml", "markupsafe"]
+    uv("pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "--constraint", PINS, *platform,
+       cwd=tmp_path, env=env)
+    before = _frozen(venv, env, tmp_path)
+    image_env = dict(env, VIRTUAL_ENV=str(venv), PIP_COMMAND=f"{UV} pip",
+                     PATH=os.pathsep.join([str(venv / "bin"), env["PATH"]]))
+    done = subprocess.run(["sh", "-c", command], cwd=tmp_path, env=image_env, capture_output=True, text=True,
+                          timeout=540)
+    assert done.returncode == 0, done.stderr[-4000:]
+    after = _frozen(venv, env, tmp_path)
+    assert "hastexo-lab" in after
+    moved = {name: (version, after.get(name)) for name, version in before.items() if after.get(name) != version}
+    assert not moved, f"the block's install moved the platform's packages: {moved}"
+
+
+def _frozen(venv, env, cwd):
+    listed = uv("pip", "freeze", "--python", str(venv / "bin" / "python"), cwd=cwd, env=env).stdout
+    return {_normal(line.split("==")[0].split(" @ ")[0]): line.split("==")[-1].split(" @ ")[-1]
+            for line in listed.splitlines() if line and not line.startswith("#")}

@@ -96,11 +96,32 @@ def test_the_image_installs_the_block_without_touching_the_operators_pip_list(tu
     run("config", "save", "--append", "OPENEDX_EXTRA_PIP_REQUIREMENTS=my-other-xblock==1.0")
     run("plugins", "enable", "hastexo_lab")
     dockerfile = (root / "env" / "build" / "openedx" / "Dockerfile").read_text()
-    assert "$PIP_COMMAND install 'hastexo-lab==0.1.0'" in dockerfile
+    # By default this release, from the project's repository (pip and uv both take it).
+    assert ("install --constraint /tmp/hastexo-lab-constraints.txt "
+            "'hastexo-lab @ git+https://github.com/hastexo/hastexo-lab@v0.1.0'") in dockerfile
     assert "install 'my-other-xblock==1.0'" in dockerfile
     run("plugins", "disable", "hastexo_lab")
     assert config(root)["OPENEDX_EXTRA_PIP_REQUIREMENTS"] == ["my-other-xblock==1.0"]
-    assert "hastexo-lab==" not in (root / "env" / "build" / "openedx" / "Dockerfile").read_text()
+    assert "hastexo-lab" not in (root / "env" / "build" / "openedx" / "Dockerfile").read_text()
+
+
+def test_an_operator_points_the_image_at_an_index_a_wheel_or_a_checkout(tutor):
+    run, root = tutor
+    run("plugins", "enable", "hastexo_lab")
+    dockerfile = root / "env" / "build" / "openedx" / "Dockerfile"
+    run("config", "save", "--set", "HASTEXO_LAB_PIP_REQUIREMENT=hastexo-lab==0.1.0")
+    assert "install --constraint /tmp/hastexo-lab-constraints.txt 'hastexo-lab==0.1.0'" in dockerfile.read_text()
+    wheel = "https://files.example.com/hastexo_lab-0.1.0-py3-none-any.whl"
+    run("config", "save", "--set", f"HASTEXO_LAB_PIP_REQUIREMENT={wheel}")
+    assert f"'{wheel}'" in dockerfile.read_text()
+    # A checkout instead: `tutor mounts add` installs it, and no requirement is needed.
+    checkout = root.parent / "src" / "hastexo-lab"
+    checkout.mkdir(parents=True)
+    run("config", "save", "--set", "HASTEXO_LAB_PIP_REQUIREMENT=")
+    run("mounts", "add", str(checkout))
+    text = dockerfile.read_text()
+    assert "hastexo-lab-constraints" not in text
+    assert 'install -e "/mnt/hastexo-lab"' in text
 
 
 def services(root):
@@ -116,7 +137,9 @@ def test_worker_beat_and_gateway_in_compose_and_kubernetes_and_behind_the_proxy(
     run("plugins", "enable", "hastexo_lab")
     found = services(root)
     worker = found["hastexo-lab-worker"]["command"]
-    assert "celery --app=hastexo_lab.celery:app worker --queues=hastexo_lab" in worker
+    # The LMS's own Celery app, broker and settings, on the lab queue only.
+    assert "celery --app=lms.celery worker --queues=hastexo_lab" in worker
+    assert found["hastexo-lab-beat"]["command"].startswith("celery --app=lms.celery beat")
     assert "--prefetch-multiplier=1" in worker
     assert "beat" in found["hastexo-lab-beat"]["command"]
     assert found["hastexo-lab-terminal"]["command"] == "hastexo-lab terminal --host 0.0.0.0 --port 8090"

@@ -21,9 +21,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # `tutor config save --set HASTEXO_LAB_...=...`.
 DEFAULTS = {
     "VERSION": __version__,
-    # What the openedx image installs (a version on the package index, a
-    # VCS URL, a wheel's path in the build context).
-    "PIP_REQUIREMENT": "hastexo-lab=={{ HASTEXO_LAB_VERSION }}",
+    # The project's repository: a release is its tag v<version>.
+    "REPOSITORY": "https://github.com/hastexo/hastexo-lab",
+    # What the openedx image installs (docs/tutor.md): by default this
+    # release from the repository; also a version on a package index, a
+    # wheel's URL, or "" when a checkout is installed with `tutor mounts add`.
+    "PIP_REQUIREMENT": "hastexo-lab @ git+{{ HASTEXO_LAB_REPOSITORY }}@v{{ HASTEXO_LAB_VERSION }}",
     # name -> provider settings (the block's `providers`); order is preference.
     "PROVIDERS": {},
     # Any other of the block's settings (docs/settings.md), merged last.
@@ -63,6 +66,9 @@ def _hex(length):
 hooks.Filters.CONFIG_DEFAULTS.add_items([(f"HASTEXO_LAB_{key}", value) for key, value in DEFAULTS.items()])
 hooks.Filters.CONFIG_UNIQUE.add_items([(f"HASTEXO_LAB_{key}", value) for key, value in UNIQUE.items()])
 hooks.Filters.ENV_TEMPLATE_FILTERS.add_item(("hastexo_lab_hex", _hex))
+# A checkout of the block (a folder called hastexo-lab) given to `tutor mounts
+# add` is installed into the openedx image, and mounted into its containers.
+hooks.Filters.MOUNTED_DIRECTORIES.add_item(("openedx", "hastexo-lab"))
 
 
 @hooks.Actions.CONFIG_LOADED.add()
@@ -86,6 +92,10 @@ def problems_in(config):
     if not isinstance(path, str) or not re.fullmatch(r"/[A-Za-z0-9._~-]+/", path):
         yield ("HASTEXO_LAB_GUACAMOLE_PATH must be one path segment such as /guacamole/ (its web application's "
                f"context), not {path!r}")
+    requirement = value("PIP_REQUIREMENT")
+    if not isinstance(requirement, str) or "'" in requirement or "\n" in requirement:
+        yield ("HASTEXO_LAB_PIP_REQUIREMENT must be one requirement as pip or uv take it (no quotes), "
+               f"not {requirement!r}")
     for key in ("TERMINAL_PORT", "METRICS_PORT"):
         port = value(key)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65_536:
