@@ -248,3 +248,28 @@ def _read_local(path):
             return handle.read()
     except OSError as exc:
         raise TemplateNotFound(f"{path}: {exc.strerror}")
+
+
+def summary(values):
+    """What an author sees of a lab in Studio (its author view), as text:
+    where it comes from, what learners get, what is checked."""
+    providers = [entry for entry in (values.get("providers") or []) if isinstance(entry, dict)]
+    ports = [p for p in (values.get("ports") or []) if isinstance(p, dict)]
+    default = _("the site's default")
+    timeouts = ", ".join(
+        _("{name}: {value}").format(name=name, value=_("{seconds} s").format(seconds=values[key])
+                                    if values.get(key) else default)
+        for key, name in (("launch_timeout", _("launch")), ("suspend_timeout", _("suspend when idle")),
+                          ("delete_age", _("delete when unused"))))
+    return {
+        "display_name": values.get("display_name") or "",
+        "protocol": (values.get("stack_protocol") or "ssh").upper(),
+        "user": values.get("stack_user_name") or "",
+        "template": values.get("stack_template_path") or "",
+        "providers": [{"name": p.get("name", ""), "capacity": p.get("capacity", -1) if _is_int(p.get("capacity", -1))
+                       else -1, "template": p.get("template", ""), "environment": p.get("environment", "")}
+                      for p in providers],
+        "ports": ", ".join(f"{p.get('name', '')} ({p.get('number', '')})" for p in ports),
+        "checks": len(values.get("tests") or []),
+        "timeouts": timeouts,
+    }

@@ -13,7 +13,8 @@ from xblock.utils.resources import ResourceLoader
 from xblock.utils.studio_editable import StudioEditableXBlockMixin
 from xblock.validation import ValidationMessage
 
-from . import api, authoring, clouds, conf, olx
+from . import api, authoring, clouds, conf, olx, viewers
+from .block_grading import LabGradingMixin
 from .providers import ProviderConfigError, ProviderError
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,13 @@ _ = gettext_noop
 
 @XBlock.wants("user")
 @XBlock.wants("i18n")
-class LabBlock(StudioEditableXBlockMixin, XBlock):
-    """A per-learner lab: a Heat stack reached through a terminal in the page."""
+class LabBlock(LabGradingMixin, StudioEditableXBlockMixin, XBlock):
+    """A per-learner lab: a Heat stack reached through a terminal in the page.
+    Graded and completed as ``grading`` says (``LabGradingMixin``)."""
 
     # No children: a lab can live in a content library (v2), which refuses
     # blocks with children. Its instructions are its own content.
     has_children = False
-    has_score = True
     icon_class = "problem"
 
     display_name = String(display_name=_("Display name"), default=_("Lab"), scope=Scope.settings)
@@ -121,6 +122,24 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         return str(self.scope_ids.user_id)
 
     @property
+    def observing(self):
+        """Staff looking at this unit as a specific learner: they see the
+        learner's lab, and change nothing of it (``viewers``)."""
+        return viewers.is_masquerading(self.runtime.service(self, "user"))
+
+    def _observed(self):
+        reply = api.status_for(api.find(self.stack_name))
+        reply.pop("terminal_url", None)
+        reply.update(observer=True, message=str(self._i18n(_(
+            "You are viewing this lab as the learner sees it: {state} Nothing is started, kept or changed for "
+            "them from this view.")).format(state=reply.get("message", ""))))
+        return reply
+
+    def _refuse_observers(self):
+        if self.observing:
+            raise JsonHandlerError(403, "staff viewing as a learner cannot act on the learner's lab")
+
+    @property
     def stack_name(self):
         return api.stack_name(self.course_run, self.learner_id, self.environment_key)
 
@@ -174,6 +193,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
             "terminal": settings.terminal,
             "checks": bool(self.tests),
             "fullscreen": self.enable_fullscreen != "false",
+            "observer": self.observing,
         })
         return frag
 
@@ -186,6 +206,8 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         launch = data.get("launch", False)
         if not isinstance(launch, bool):
             raise JsonHandlerError(400, "launch must be true or false")
+        if launch and self.observing:
+            return self._observed()
         if launch:
             problems = authoring.check_lab(self._author_values())
             if problems:
@@ -211,10 +233,14 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
     @XBlock.json_handler
     def keepalive(self, data, suffix=""):
         _object(data)
+        if self.observing:
+            return self._observed()
         options = self._lab_options()
         reply = api.keepalive_by_name(self.stack_name, options["suspend_timeout"], options["delete_age"])
-        if reply["phase"] == api.READY and not self.hidden:
-            reply["terminal_url"] = self._terminal_url()
+        if reply["phase"] == api.READY:
+            self.note_use(self.stack_name)
+            if not self.hidden:
+                reply["terminal_url"] = self._terminal_url()
         return reply
 
     @XBlock.handler
@@ -234,7 +260,8 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         if not isinstance(body, dict) or body.get("leaving") is not True:
             return Response(status=400, content_type="text/plain", charset="utf-8",
                             body=b'leave takes the JSON body {"leaving": true}')
-        api.leave(self.stack_name)
+        if not self.observing:
+            api.leave(self.stack_name)
         return Response(status=204)
 
     @XBlock.json_handler
@@ -242,6 +269,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         """Throw the learner's lab away; the next launch builds a fresh one."""
         if _object(data).get("confirm") is not True:
             raise JsonHandlerError(400, "reset needs {\"confirm\": true}")
+        self._refuse_observers()
         stack = api.find(self.stack_name)
         if stack is not None:
             # Over a blocking usage limit the lab is removed, not built again.
@@ -251,6 +279,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
 
     @XBlock.json_handler
     def set_port(self, data, suffix=""):
+        self._refuse_observers()
         port = _object(data).get("port")
         numbers = [p.get("number") for p in self.ports if isinstance(p, dict)]
         if not isinstance(port, int) or isinstance(port, bool) or port not in numbers:
@@ -269,6 +298,8 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         if request.method != "POST":
             return Response(status=405, headerlist=[("Allow", "POST")], content_type="text/plain",
                             charset="utf-8", body=b"terminal_ticket takes a POST")
+        if self.observing:  # staff viewing as a learner get no way into the learner's lab
+            return Response(status=403, content_type="text/plain", charset="utf-8", body=b"viewing as a learner")
         if conf.get_settings().terminal == "guacamole":
             return self._guacamole_url()
         browser_key = request.cookies.get(tickets.BROWSER_COOKIE, "")
@@ -303,6 +334,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         from . import checks, tasks
         from . import lifecycle as lc
         _object(data)
+        self._refuse_observers()
         if not self.tests:
             return {"status": "none", "message": str(self._i18n(_("This lab has no progress checks.")))}
         stack = api.find(self.stack_name)
@@ -340,9 +372,7 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
             reply["message"] = str(self._i18n(_(check.message)))
             return reply
         if checks.claim_publication(check):
-            best = checks.best(self.learner_id, str(self.scope_ids.usage_id))
-            if best is not None:
-                self.runtime.publish(self, "grade", {"value": best[0], "max_value": best[1]})
+            self.publish_check_result()
         if self.show_feedback:
             reply.update(passed=check.passed, total=check.total)
             reply["message"] = str(self._i18n(_("{passed} of {total} checks passed."))).format(
@@ -417,6 +447,28 @@ class LabBlock(StudioEditableXBlockMixin, XBlock):
         return service.gettext(text) if service is not None else text
 
     # -- Studio -----------------------------------------------------------------
+
+    def author_view(self, context=None):
+        """Studio's view of the unit (and the authoring MFE's, which frames
+        it): the lab's summary, what is wrong with it, a check of its
+        template at the cloud. No lab is started for an author."""
+        values = self._author_values()
+        try:
+            known = set(conf.get_settings().providers) or None
+        except ProviderConfigError:
+            known = None
+        problems = authoring.check_lab(values, known) or authoring.check_files(values, self.course_key)
+        summary = authoring.summary(values)
+        summary["problems"] = [f"{self.fields[field].display_name}: {message}" for field, message in problems]
+        summary["warnings"] = [str(self._i18n(_("Imported: {warning}"))).format(warning=warning)
+                               for warning in self.import_warnings]
+        frag = Fragment()
+        frag.add_content(loader.render_django_template("templates/author.html", {"summary": summary},
+                                                       i18n_service=self.runtime.service(self, "i18n")))
+        frag.add_css(loader.load_unicode("static/css/author.css"))
+        frag.add_javascript(loader.load_unicode("static/js/author.js"))
+        frag.initialize_js("HastexoLabAuthor")
+        return frag
 
     def studio_view(self, context=None):
         """The xblock-utils editor, wrapped: errors next to their fields, and

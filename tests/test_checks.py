@@ -142,13 +142,16 @@ def test_the_block_checks_shows_hints_and_publishes_the_best_grade(checked_lab, 
     assert reply == {"status": "done", "heading": "Progress check result", "passed": 1, "total": 2,
                      "message": "1 of 2 checks passed.",
                      "hints": ["There is no file called done in your home folder yet."]}
-    assert "XBlock event grade" in caplog.text and "'value': 1, 'max_value': 2" in caplog.text
+    assert "XBlock event grade" in caplog.text and "'value': 1.0, 'max_value': 2.0" in caplog.text
+    # Half the checks passed: half complete, not "complete because a grade arrived".
+    assert "XBlock event completion" in caplog.text and "{'completion': 0.5}" in caplog.text
     from .test_terminal import run_on_lab
     run_on_lab(stack, "touch ~/done")
     caplog.clear()
     reply = follow(client, call(client, CHECKED, "check_progress", {}).json())
     assert (reply["passed"], reply["total"], "hints" in reply) == (2, 2, False)
-    assert "'value': 2, 'max_value': 2" in caplog.text
+    assert "'value': 2.0, 'max_value': 2.0" in caplog.text
+    assert "{'completion': 1.0}" in caplog.text
     # A reload shows the last result, and publishes nothing again.
     caplog.clear()
     assert call(client, CHECKED, "check_result", {}).json()["passed"] == 2

@@ -20,7 +20,9 @@ SECRET_KEY = "hastexo-lab-tests-only-not-a-secret"
 DEBUG = False
 USE_TZ = True
 TIME_ZONE = "UTC"
-INSTALLED_APPS = [*WORKBENCH_APPS, "hastexo_lab"]
+# The platform's completion app (and the switch it reads), for the tests of
+# how a lab's completion meets the platform's.
+INSTALLED_APPS = [*WORKBENCH_APPS, "hastexo_lab", "waffle", "completion"]
 ROOT_URLCONF = "tests.project.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The workbench logs to a file relative to the working directory; not here.

@@ -256,7 +256,8 @@ function HastexoLabBlock(runtime, element, config) {
   function pollStatus() {
     // The first request launches (or resumes) the lab; so does the first one
     // after a reset has removed it. The server makes repeats harmless.
-    var launch = !state.launched || state.phase === "absent";
+    // Staff viewing as a learner only look: the server refuses the rest too.
+    var launch = !config.observer && (!state.launched || state.phase === "absent");
     post(urls.status, {launch: launch}).then(function (reply) {
       state.launched = true;
       state.failures = 0;
@@ -384,6 +385,7 @@ function HastexoLabBlock(runtime, element, config) {
   }
 
   function startKeepalives() {
+    if (config.observer) { return; }
     if (state.keepaliveTimer === null) { scheduleKeepalive(); }
   }
 
