@@ -134,8 +134,11 @@ def transition(stack, from_states, to_state, reason, *, task_id="", where=None, 
                                     reason=reason[:2000], task_id=task_id or "", created_at=now)
     if won:
         stack.refresh_from_db()
-        _logged(stack, stack.previous_status, to_state, reason, task_id)
-        metrics.transitioned(stack.pk, stack.provider, stack.previous_status, to_state, now)
+        # The state this transition left, as read in its own transaction: by
+        # now the row may have moved on (the learner's next click, the next
+        # task), and its previous_status with it.
+        _logged(stack, previous, to_state, reason, task_id)
+        metrics.transitioned(stack.pk, stack.provider, previous, to_state, now)
     else:
         log.info("stack %s: lost the race for %s -> %s (%s)", stack.name,
                  "/".join(s or "NEW" for s in from_states), to_state, reason)
