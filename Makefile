@@ -15,6 +15,7 @@ help:
 	@echo "make static        refresh the terminal's committed xterm.js files after a change of package-lock.json"
 	@echo "make tutor-envs    Tutor 21 and 22 with the plugin (tutor/), each in a virtualenv, for its tests"
 	@echo "make quality       lint with ruff"
+	@echo "make translations  extract the block's strings, update the languages' catalogs, compile them"
 	@echo "make requirements  recompile requirements/*.txt from requirements/*.in"
 
 # The block and, as a package of its own, the fake cloud (the demo and the
@@ -119,6 +120,27 @@ cloudsim: $(STAMP)
 
 quality: $(STAMP)
 	$(BIN)/ruff check hastexo_lab cloudsim tests bench tutor
+
+# Translations (docs/settings.md): the English source catalogs extracted from
+# the code, the catalogs of each language that comes with the block (LANGUAGES)
+# brought up to date with them (a new language starts empty), and all compiled,
+# with Babel. Strings the code no longer has are dropped; new ones wait, empty,
+# for their translation.
+.PHONY: translations
+LOCALE := hastexo_lab/locale
+LANGUAGES := de
+EXTRACT := $(BIN)/pybabel -q extract --add-location=file --sort-output --project=hastexo-lab \
+	--copyright-holder="the hastexo-lab authors" --msgid-bugs-address=https://github.com/hastexo/hastexo-lab/issues \
+	--add-comments=Translators:
+
+translations: $(STAMP)
+	$(EXTRACT) -F $(LOCALE)/babel-django.cfg -o $(LOCALE)/en/LC_MESSAGES/django.po hastexo_lab
+	$(EXTRACT) -F $(LOCALE)/babel-djangojs.cfg -o $(LOCALE)/en/LC_MESSAGES/djangojs.po hastexo_lab/static
+	for lang in $(LANGUAGES); do for domain in django djangojs; do \
+		$(BIN)/pybabel -q update --init-missing --no-fuzzy-matching --ignore-obsolete -D $$domain -l $$lang \
+			-i $(LOCALE)/en/LC_MESSAGES/$$domain.po -d $(LOCALE) || exit 1; \
+		$(BIN)/pybabel -q compile -D $$domain -l $$lang -d $(LOCALE) || exit 1; \
+	done; done
 
 requirements: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip-tools

@@ -13,8 +13,9 @@ from xblock.utils.resources import ResourceLoader
 from xblock.utils.studio_editable import StudioEditableXBlockMixin
 from xblock.validation import ValidationMessage
 
-from . import api, authoring, clouds, conf, olx, viewers
+from . import api, authoring, clouds, conf, i18n, viewers
 from .block_grading import LabGradingMixin
+from .block_olx import LabOlxMixin
 from .providers import ProviderConfigError, ProviderError
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ _ = gettext_noop
 
 @XBlock.wants("user")
 @XBlock.wants("i18n")
-class LabBlock(LabGradingMixin, StudioEditableXBlockMixin, XBlock):
+class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
     """A per-learner lab: a Heat stack reached through a terminal in the page.
     Graded and completed as ``grading`` says (``LabGradingMixin``)."""
 
@@ -32,6 +33,9 @@ class LabBlock(LabGradingMixin, StudioEditableXBlockMixin, XBlock):
     # blocks with children. Its instructions are its own content.
     has_children = False
     icon_class = "problem"
+    # The browser's translations define this namespace (i18n.py); the platform
+    # compiles the catalogs it pulls for the block under it too.
+    i18n_js_namespace = i18n.JS_NAMESPACE
 
     display_name = String(display_name=_("Display name"), default=_("Lab"), scope=Scope.settings)
     weight = Float(display_name=_("Weight"), default=1.0, scope=Scope.settings,
@@ -180,6 +184,7 @@ class LabBlock(LabGradingMixin, StudioEditableXBlockMixin, XBlock):
         frag.add_content(loader.render_django_template("templates/lab.html", {"block": self},
                                                        i18n_service=self.runtime.service(self, "i18n")))
         frag.add_css(loader.load_unicode("static/css/lab.css"))
+        i18n.add_javascript_catalog(frag, self, self.runtime.service(self, "i18n"))
         frag.add_javascript(loader.load_unicode("static/js/lab.js"))
         timeouts = settings.js_timeouts
         frag.initialize_js("HastexoLabBlock", {
@@ -291,7 +296,8 @@ class LabBlock(LabGradingMixin, StudioEditableXBlockMixin, XBlock):
     def terminal_ticket(self, request, suffix=""):
         """A single-use ticket for the terminal gateway, for this learner's
         ready lab, with this block's port, protocol and read-only setting.
-        Bound to the browser by an HttpOnly cookie (set here when missing)."""
+        Bound to the browser by an HttpOnly cookie (set here when missing;
+        over HTTPS partitioned, for the learning MFE's frame on another site)."""
         from webob import Response
 
         from .terminal import tickets
@@ -323,8 +329,8 @@ class LabBlock(LabGradingMixin, StudioEditableXBlockMixin, XBlock):
                 reply.update(api.status_for(stack))
         response = _private_json(reply)
         if fresh_key:
-            response.set_cookie(tickets.BROWSER_COOKIE, browser_key, httponly=True, samesite="Strict",
-                                secure=_is_https(request), path="/")
+            # Written out: webob knows no Partitioned, which HTTPS needs (browser_cookie says why).
+            response.headerlist.append(("Set-Cookie", tickets.browser_cookie(browser_key, https=_is_https(request))))
         return response
 
     @XBlock.json_handler
@@ -466,6 +472,7 @@ class LabBlock(LabGradingMixin, StudioEditableXBlockMixin, XBlock):
         frag.add_content(loader.render_django_template("templates/author.html", {"summary": summary},
                                                        i18n_service=self.runtime.service(self, "i18n")))
         frag.add_css(loader.load_unicode("static/css/author.css"))
+        i18n.add_javascript_catalog(frag, self, self.runtime.service(self, "i18n"))
         frag.add_javascript(loader.load_unicode("static/js/author.js"))
         frag.initialize_js("HastexoLabAuthor")
         return frag
@@ -475,6 +482,7 @@ class LabBlock(LabGradingMixin, StudioEditableXBlockMixin, XBlock):
         a save that works where the runtime is not Studio's (the demo)."""
         frag = super().studio_view(context)
         frag.add_css(loader.load_unicode("static/css/studio.css"))
+        i18n.add_javascript_catalog(frag, self, self.runtime.service(self, "i18n"))
         frag.add_javascript(loader.load_unicode("static/js/studio.js"))
         frag.initialize_js("HastexoLabStudio")
         return frag
@@ -494,8 +502,8 @@ class LabBlock(LabGradingMixin, StudioEditableXBlockMixin, XBlock):
             try:
                 provider = clouds.get_provider(candidate["name"])
                 parameters = provider.validate_template(candidate["template"], _yaml_or_empty(candidate["environment"]))
-                result.update(ok=True, message=str(self._i18n(_("Accepted. Parameters: {names}").format(
-                    names=", ".join(sorted(parameters)) or "-"))))
+                result.update(ok=True, message=str(self._i18n(_("Accepted. Parameters: {names}"))).format(
+                    names=", ".join(sorted(parameters)) or "-"))
             except (ProviderError, ProviderConfigError) as exc:
                 result["message"] = getattr(exc, "message", None) or str(exc)
             results.append(result)
@@ -535,41 +543,6 @@ class LabBlock(LabGradingMixin, StudioEditableXBlockMixin, XBlock):
         for warning in self.import_warnings:
             validation.add(ValidationMessage(ValidationMessage.WARNING, str(self._i18n(_("Imported: {warning}")))
                                              .format(warning=warning)))
-
-    # -- OLX ----------------------------------------------------------------------
-
-    @classmethod
-    def parse_xml(cls, node, runtime, keys):
-        """Our OLX and every form of the hastexo XBlock's, including its Studio
-        export's definition file (read from the course import's files)."""
-        block = runtime.construct_xblock_from_class(cls, keys)
-        parsed = olx.parse(node, getattr(runtime, "resources_fs", None))
-        for name, value in parsed.fields.items():
-            setattr(block, name, value)
-        if parsed.warnings:
-            log.warning("lab %s: %s", keys.usage_id, "; ".join(parsed.warnings))
-        block.import_warnings = parsed.warnings
-        return block
-
-    # Exported as attributes, when set; the list fields are option children.
-    OLX_ATTRIBUTES = ("display_name", "weight", "stack_user_name", "stack_protocol", "stack_template_path",
-                      "shared_environment", "launch_timeout", "suspend_timeout", "delete_age", "read_only",
-                      "hidden", "progress_check_label", "instructions", "show_feedback", "show_hints_on_error",
-                      "progress_check_result_heading", "enable_fullscreen", "stack_key_type")
-
-    def add_xml_to_node(self, node):
-        from lxml import etree
-        node.tag = self.scope_ids.block_type
-        for name in self.OLX_ATTRIBUTES:
-            field = self.fields[name]
-            if field.is_set_on(self):
-                value = getattr(self, name)
-                if value is not None:
-                    node.set(name, value if isinstance(value, str) else field.to_string(value))
-        for name in olx.LIST_FIELDS:
-            if self.fields[name].is_set_on(self) and getattr(self, name):
-                child = etree.SubElement(node, f"{{{olx.OPTION_NS}}}{name}", nsmap={"option": olx.OPTION_NS})
-                child.text = olx.dump_list(getattr(self, name))
 
     @staticmethod
     def workbench_scenarios():

@@ -65,9 +65,15 @@ class Parsed:
             self.warnings.append(text)
 
 
-def parse(node, resources=None):
+def parse(node, resources=None, other_fields=None):
     """Read a lab node (and the file it points to, from ``resources``, an
-    fs-like object with ``open(path)``, as the course import gives it)."""
+    fs-like object with ``open(path)``, as the course import gives it).
+
+    ``other_fields`` are the fields the block's class has besides its own
+    (the platform's: "Hide from learners", group access, dates ...), by
+    name: their attributes are read as the platform writes them, not
+    dropped."""
+    other_fields = other_fields or {}
     parsed = Parsed()
     if node.get("filename"):
         for child in _definition_file(node, resources):
@@ -86,6 +92,11 @@ def parse(node, resources=None):
                 parsed.warn(f"hook_script {value!r} is not supported: hook scripts are not run, the script is ignored")
         elif name in FIELD_KINDS:
             parsed.fields[name] = _convert(name, value)
+        elif name in other_fields:
+            try:
+                parsed.fields[name] = other_fields[name].from_string(value)
+            except (TypeError, ValueError, yaml.YAMLError) as exc:
+                parsed.warn(f"the attribute {name!r} could not be read ({exc}) and was ignored")
         else:
             parsed.warn(f"the attribute {name!r} is not known to this block and was ignored")
     if provider is not None and provider.strip():

@@ -25,7 +25,6 @@ import asyncio
 import json
 import logging
 import os
-from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
 import asyncssh
@@ -64,6 +63,7 @@ PAGE = """<!doctype html>
 <link rel="stylesheet" href="{root}static/terminal.css">
 </head>
 <body>
+<button type="button" class="hxl-screen-reader" aria-pressed="false">Screen reader mode</button>
 <div class="hxl-terminal" data-socket="{root}ws" data-scheme="{scheme}" data-font-name="{font_name}"
      data-font-size="{font_size}"></div>
 <div class="hxl-state" role="status" aria-live="polite">Connecting...</div>
@@ -167,7 +167,7 @@ class Gateway:
             log.warning("terminal: refused a WebSocket from origin %r", headers.get("origin"))
             return await send({"type": "websocket.close", "code": 1008})
         await send({"type": "websocket.accept"})
-        session = Session(self, receive, send, _browser_key(headers))
+        session = Session(self, receive, send, tickets.browser_keys(_cookies(scope)))
         try:
             await session.run()
         finally:
@@ -230,8 +230,8 @@ def _stack_states(ids):
 class Session:
     """One browser terminal bridged to one SSH session."""
 
-    def __init__(self, gateway, receive, send, browser_key):
-        self.gateway, self.receive, self.send, self.browser_key = gateway, receive, send, browser_key
+    def __init__(self, gateway, receive, send, browser_keys):
+        self.gateway, self.receive, self.send, self.browser_keys = gateway, receive, send, browser_keys
         self.grant = None
         self.conn = None
         self.process = None
@@ -242,7 +242,7 @@ class Session:
         if first is None:
             return
         try:
-            self.grant = await _db(tickets.redeem)(first.get("ticket"), self.browser_key)
+            self.grant = await _db(tickets.redeem)(first.get("ticket"), self.browser_keys)
         except tickets.TicketRefused as refused:
             return await self._close({"type": "refused", "message": refused.message}, REFUSED)
         self.gateway._register(self)
@@ -383,13 +383,12 @@ def _same_origin(headers, scope):
     return origin in {f"{s}://{host}" for s in schemes}
 
 
-def _browser_key(headers):
-    try:
-        cookie = SimpleCookie(headers.get("cookie", ""))
-    except CookieError:
-        return ""
-    morsel = cookie.get(tickets.BROWSER_COOKIE)
-    return morsel.value if morsel is not None else ""
+def _cookies(scope):
+    """The request's cookies as one Cookie header. HTTP/2 may send them in
+    several headers; a parser of the whole (SimpleCookie) would also drop
+    every cookie after one it finds malformed, another site's among them."""
+    return "; ".join(value.decode("latin-1") for name, value in scope.get("headers", [])
+                     if name.decode("latin-1").lower() == "cookie")
 
 
 async def _respond(send, status, body, headers=None):

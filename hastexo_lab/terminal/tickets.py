@@ -7,6 +7,7 @@ or not (the block's own settings at the moment it was minted). It is bound
 to a browser key: a random value in an HttpOnly cookie of the learner's
 browser, which the browser sends to the gateway with the WebSocket's
 handshake; a ticket that leaks out of the page is refused anywhere else.
+Over HTTPS that cookie is partitioned (see ``browser_cookie``).
 Redeeming is one conditional UPDATE, so two redemptions of one ticket can
 never both succeed.
 """
@@ -30,6 +31,8 @@ BROWSER_COOKIE = "hastexo_lab_terminal"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,128}")
 # Redeemed and expired tickets are kept this long (for the operators' eyes), then deleted.
 KEEP = timedelta(hours=1)
+# Browser keys looked at for one redemption; a browser has one or two.
+MAX_KEYS = 4
 
 
 class TicketRefused(Exception):
@@ -66,6 +69,37 @@ def new_browser_key():
     return secrets.token_urlsafe(32)
 
 
+def browser_cookie(browser_key, *, https):
+    """The Set-Cookie header's value that keeps ``browser_key`` in the browser.
+
+    In the learning MFE the LMS's page is a frame of the MFE's, which may be
+    on another site: a SameSite=Strict (or Lax) cookie never goes with the
+    gateway's handshake there. Over HTTPS the cookie is SameSite=None and
+    Partitioned (CHIPS): the browser keeps it in a jar of the top-level site
+    it was set under and sends it only below that site, so a stranger's page
+    that frames the LMS has no key to send. Browsers refuse SameSite=None
+    without Secure, so over plain HTTP (a development site) it stays Strict.
+    """
+    if not valid_browser_key(browser_key):
+        raise ValueError("not a browser key")
+    attributes = [f"{BROWSER_COOKIE}={browser_key}", "Path=/", "HttpOnly"]
+    attributes += ["Secure", "SameSite=None", "Partitioned"] if https else ["SameSite=Strict"]
+    return "; ".join(attributes)
+
+
+def browser_keys(cookie_header):
+    """Every browser key in a Cookie header. A browser may send two cookies
+    of that name (a partitioned one and an older one of the top-level site);
+    a ticket minted for either is the browser's."""
+    keys = []
+    for pair in (cookie_header or "").split(";"):
+        name, _, value = pair.strip().partition("=")
+        value = value.strip().strip('"')
+        if name.strip() == BROWSER_COOKIE and valid_browser_key(value) and value not in keys:
+            keys.append(value)
+    return keys[:MAX_KEYS]
+
+
 def is_open(stack, anonymous_student_id):
     """Is ``stack`` this learner's, and ready for a terminal?"""
     return (stack is not None and stack.anonymous_student_id == anonymous_student_id and stack.status in lc.UP
@@ -94,14 +128,17 @@ NOT_READY = "Your lab is not running right now; it reconnects when it is back."
 
 
 def redeem(token, browser_key):
-    """The Grant a ticket gives, once; TicketRefused (logged) for anything else."""
+    """The Grant a ticket gives, once; TicketRefused (logged) for anything else.
+    ``browser_key``: the key the browser presented, or a list of its keys."""
     if not isinstance(token, str) or not _TOKEN.fullmatch(token):
         return _refuse("malformed ticket", NOT_VALID)
     ticket = TerminalTicket.objects.select_related("stack").filter(token_hash=_digest(token)).first()
     if ticket is None:
         return _refuse("unknown ticket", NOT_VALID)
     where = f"(ticket {ticket.pk}, stack {ticket.stack.name})"
-    if not valid_browser_key(browser_key) or not secrets.compare_digest(_digest(browser_key), ticket.browser_hash):
+    presented = [browser_key] if isinstance(browser_key, str) else list(browser_key or ())[:MAX_KEYS]
+    if not any(valid_browser_key(key) and secrets.compare_digest(_digest(key), ticket.browser_hash)
+               for key in presented):
         return _refuse(f"ticket presented by another browser {where}", NOT_VALID)
     now = timezone.now()
     taken = TerminalTicket.objects.filter(pk=ticket.pk, redeemed_at__isnull=True, expires_at__gt=now).update(

@@ -3,7 +3,8 @@
 function HastexoLabAuthor(runtime, element) {
   "use strict";
   var root = element.jquery ? element[0] : element;
-  var t = (typeof window.gettext === "function") ? window.gettext : function (s) { return s; };
+  var gettext = window.HastexoLabI18N ? window.HastexoLabI18N.gettext
+    : (typeof window.gettext === "function") ? window.gettext : function (s) { return s; };
   var button = root.querySelector(".hastexo-lab-author-check");
   var list = root.querySelector(".hastexo-lab-template-check");
 
@@ -30,7 +31,7 @@ function HastexoLabAuthor(runtime, element) {
         show(result.ok, (result.provider ? result.provider + ": " : "") + result.message);
       });
     }, function () {
-      show(false, t("The check could not be run. Please try again."));
+      show(false, gettext("The check could not be run. Please try again."));
     }).then(function () { button.disabled = false; });
   });
 }

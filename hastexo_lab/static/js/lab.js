@@ -1,6 +1,7 @@
 /* The learner's side of a lab: launch and status polling, the terminal,
  * keepalives while the learner is really working, the idle warning, reset and
- * port choice. Plain browser JavaScript, no framework.
+ * port choice, the page's height in a frame (the learning MFE's). Plain
+ * browser JavaScript, no framework.
  *
  * The terminal is the gateway's page, in the iframe or a window of its own.
  * It asks this page for tickets (postMessage); this page gets each from the
@@ -11,7 +12,9 @@ function HastexoLabBlock(runtime, element, config) {
   "use strict";
   var root = element && element.jquery ? element[0] : element;
   var lab = root.querySelector(".hastexo-lab") || root;
-  var t = (typeof window.gettext === "function") ? window.gettext : function (s) { return s; };
+  // The block's own translations (its i18n namespace: i18n.py), else the page's, else none.
+  var gettext = window.HastexoLabI18N ? window.HastexoLabI18N.gettext
+    : (typeof window.gettext === "function") ? window.gettext : function (s) { return s; };
   var timeouts = config.timeouts;
   var BUSY = ["queued", "creating", "resuming", "waiting", "suspending", "deleting", "absent"];
   // Phases that wait for the learner: nothing to poll for.
@@ -30,7 +33,13 @@ function HastexoLabBlock(runtime, element, config) {
   var terminalOrigin = config.terminal_url ? new URL(config.terminal_url, window.location.href).origin : "";
 
   function $(selector) { return lab.querySelector(selector); }
-  function show(selector, visible) { var el = $(selector); if (el) { el.hidden = !visible; } }
+
+  // The page changes its DOM only where a value really changes: this page
+  // is polled and ticks every second, and every change of the DOM is a
+  // cause for a host that frames it (the learning MFE) to measure it again.
+  function setAttr(el, name, value) { if (el.getAttribute(name) !== value) { el.setAttribute(name, value); } }
+  function setText(el, text) { if (el.textContent !== text) { el.textContent = text; } }
+  function show(selector, visible) { var el = $(selector); if (el && el.hidden === visible) { el.hidden = !visible; } }
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -56,17 +65,17 @@ function HastexoLabBlock(runtime, element, config) {
 
   // -- what the learner sees -------------------------------------------------
 
-  function setMessage(text) { $(".hastexo-lab-message").textContent = text; }
+  function setMessage(text) { setText($(".hastexo-lab-message"), text); }
 
   function render(reply) {
     var previous = state.phase;
     state.phase = reply.phase;
-    lab.setAttribute("data-phase", reply.phase);
-    lab.className = "hastexo-lab is-" + reply.phase;
+    setAttr(lab, "data-phase", reply.phase);
+    setAttr(lab, "class", "hastexo-lab is-" + reply.phase);
     setMessage(reply.message || "");
     if (reply.notice) {
       // Over the usage limit (the "warn" policy): said once, and kept in view.
-      $(".hastexo-lab-notice").textContent = reply.notice;
+      setText($(".hastexo-lab-notice"), reply.notice);
       show(".hastexo-lab-notice", true);
     }
     if (reply.phase === "ready") {
@@ -137,7 +146,7 @@ function HastexoLabBlock(runtime, element, config) {
       setTimeout(function () {
         post(urls.check_result, {}).then(followCheck, function () {
           $(".hastexo-lab-check").disabled = false;
-          showCheck({status: "failed", message: t("The check could not be run. Please try again.")}, true);
+          showCheck({status: "failed", message: gettext("The check could not be run. Please try again.")}, true);
         });
       }, timeouts.check);
     }
@@ -148,10 +157,10 @@ function HastexoLabBlock(runtime, element, config) {
     if (!button) { return; }
     button.addEventListener("click", function () {
       button.disabled = true;
-      showCheck({status: "running", message: t("Checking your progress...")}, false);
+      showCheck({status: "running", message: gettext("Checking your progress...")}, false);
       post(urls.check_progress, {}).then(followCheck, function () {
         button.disabled = false;
-        showCheck({status: "failed", message: t("The check could not be run. Please try again.")}, true);
+        showCheck({status: "failed", message: gettext("The check could not be run. Please try again.")}, true);
       });
     });
     // A reload shows the last result (or follows the running check).
@@ -227,21 +236,21 @@ function HastexoLabBlock(runtime, element, config) {
       onInput();
     } else if (message.type === "hastexo-lab:state" && typeof message.state === "string") {
       state.terminalState = message.state;
-      lab.setAttribute("data-terminal", message.state);
+      setAttr(lab, "data-terminal", message.state);
     }
   });
 
   function showError(message, withRetry) {
-    $(".hastexo-lab-error-message").textContent = message;
+    setText($(".hastexo-lab-error-message"), message);
     show(".hastexo-lab-retry", withRetry);
     show(".hastexo-lab-fresh", false);
     show(".hastexo-lab-error", true);
-    lab.setAttribute("data-error", "true");
+    setAttr(lab, "data-error", "true");
   }
 
   function hideError() {
     show(".hastexo-lab-error", false);
-    lab.removeAttribute("data-error");
+    if (lab.hasAttribute("data-error")) { lab.removeAttribute("data-error"); }
   }
 
   // -- status polling --------------------------------------------------------
@@ -291,10 +300,10 @@ function HastexoLabBlock(runtime, element, config) {
     state.failures += 1;
     if (error.status === 400 || error.status === 403 || state.failures >= MAX_FAILURES) {
       stopPolling();
-      showError(t("The lab service is not answering. Please try again in a moment."), true);
+      showError(gettext("The lab service is not answering. Please try again in a moment."), true);
       return;
     }
-    setMessage(t("Having trouble reaching the lab service; trying again..."));
+    setMessage(gettext("Having trouble reaching the lab service; trying again..."));
     var delay = Math.min(1000 * Math.pow(2, state.failures), 30000) * (0.75 + Math.random() * 0.5);
     scheduleStatus(delay);
   }
@@ -320,8 +329,11 @@ function HastexoLabBlock(runtime, element, config) {
   function notTheLearner(event) {
     // A script's event (isTrusted false) is no one at the keyboard.
     if (event.isTrusted === false) { return true; }
-    // Reaching for the idle warning's button is not yet an answer to it.
-    if (event.target && event.target.nodeType === 1 && $(".hastexo-lab-idle").contains(event.target)) {
+    // Reaching for the idle warning's button is not yet an answer to it. A
+    // key is: the warning has the focus, and the learner back at the
+    // keyboard types into it.
+    if (event.type !== "keydown" && event.target && event.target.nodeType === 1 &&
+        $(".hastexo-lab-idle").contains(event.target)) {
       return true;
     }
     return event.type === "mousemove" && pointerStoodStill(event);
@@ -399,7 +411,7 @@ function HastexoLabBlock(runtime, element, config) {
 
   function sendKeepalive() {
     state.keepalives += 1;
-    lab.setAttribute("data-keepalives", String(state.keepalives));
+    setAttr(lab, "data-keepalives", String(state.keepalives));
     post(urls.keepalive, {}).then(function (reply) {
       if (reply.phase !== "ready" || state.phase !== "ready") {
         render(reply);
@@ -419,9 +431,40 @@ function HastexoLabBlock(runtime, element, config) {
     setInterval(function () {
       var idleFor = Date.now() - state.lastInput;
       var warn = state.phase === "ready" && idleFor >= timeouts.idle - warnBefore;
-      show(".hastexo-lab-idle", warn);
-      lab.setAttribute("data-idle", warn ? "true" : "false");
+      if (warn) {
+        openDialog(".hastexo-lab-idle", ".hastexo-lab-still-here", document.activeElement);
+      } else {
+        closeDialog(".hastexo-lab-idle");
+      }
+      setAttr(lab, "data-idle", warn ? "true" : "false");
     }, Math.min(1000, warnBefore / 2));
+  }
+
+  // -- the idle warning and the reset confirmation ---------------------------
+
+  // Each takes the focus when it shows (screen readers then read its label
+  // and text) and gives it back when it goes, unless the learner has moved
+  // it elsewhere meanwhile (into the terminal, say).
+  var focusBefore = {};
+
+  function visible(el) { return !!el && el.isConnected && el.getClientRects().length > 0; }
+
+  function openDialog(selector, focusSelector, returnTo) {
+    var box = $(selector);
+    if (!box.hidden) { return; }
+    focusBefore[selector] = returnTo;
+    box.hidden = false;
+    ($(focusSelector) || box).focus();
+  }
+
+  function closeDialog(selector) {
+    var box = $(selector);
+    if (box.hidden) { return; }
+    var hadFocus = box.contains(document.activeElement);
+    var back = focusBefore[selector];
+    focusBefore[selector] = null;
+    box.hidden = true;
+    if (hadFocus && back !== document.body && visible(back)) { back.focus(); }
   }
 
   // -- controls ----------------------------------------------------------------
@@ -432,20 +475,30 @@ function HastexoLabBlock(runtime, element, config) {
       state.stopped = false;
       state.statusDelay = 1000;
       hideError();
-      setMessage(t("Trying again..."));
+      setMessage(gettext("Trying again..."));
       if (state.phase === "failed" || state.phase === "limited") { state.phase = "absent"; state.launched = false; }
       pollStatus();
     });
     $(".hastexo-lab-still-here").addEventListener("click", function () {
       state.lastInput = Date.now();
-      show(".hastexo-lab-idle", false);
+      closeDialog(".hastexo-lab-idle");
       sendKeepalive();
     });
-    $(".hastexo-lab-reset").addEventListener("click", function () { show(".hastexo-lab-confirm", true); });
-    $(".hastexo-lab-fresh").addEventListener("click", function () { show(".hastexo-lab-confirm", true); });
-    $(".hastexo-lab-confirm-no").addEventListener("click", function () { show(".hastexo-lab-confirm", false); });
+    [".hastexo-lab-reset", ".hastexo-lab-fresh"].forEach(function (opener) {
+      $(opener).addEventListener("click", function () {
+        // Cancel first: the answer that keeps the learner's work.
+        openDialog(".hastexo-lab-confirm", ".hastexo-lab-confirm-no", $(opener));
+      });
+    });
+    $(".hastexo-lab-confirm-no").addEventListener("click", function () { closeDialog(".hastexo-lab-confirm"); });
+    $(".hastexo-lab-confirm").addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closeDialog(".hastexo-lab-confirm");
+      }
+    });
     $(".hastexo-lab-confirm-yes").addEventListener("click", function () {
-      show(".hastexo-lab-confirm", false);
+      closeDialog(".hastexo-lab-confirm");
       show(".hastexo-lab-terminal-wrap", false);
       $(".hastexo-lab-terminal").setAttribute("src", "about:blank");
       state.terminalUrl = null;
@@ -517,6 +570,43 @@ function HastexoLabBlock(runtime, element, config) {
     }
   });
 
+  // -- in a frame --------------------------------------------------------------
+
+  // The learning MFE shows this page in a frame as tall as the height the
+  // page reports ("plugin.resize"): the terminal's height must not depend on
+  // the frame's (lab.css), and the MFE tells the height of its own window
+  // ("unit.visibilityStatus"), which the terminal's follows. The LMS's unit
+  // page reports the height itself (marking its body "view-in-mfe"); this
+  // page does only elsewhere, and only when it changed: every message
+  // resizes the frame.
+  function fitTheFrame() {
+    var framed = window.parent !== window;
+    setAttr(lab, "data-framed", framed ? "true" : "false");
+    if (!framed) { return; }
+    var reported = 0;
+    function report() {
+      var height = document.body.scrollHeight;
+      if (height === reported || document.body.classList.contains("view-in-mfe")) { return; }
+      reported = height;
+      // A height says nothing secret: any parent may know it.
+      window.parent.postMessage({type: "plugin.resize", payload: {height: height}}, "*");
+    }
+    if (window.ResizeObserver) { new ResizeObserver(report).observe(document.body); }
+    report();
+    window.addEventListener("message", function (event) {
+      var message = event.data;
+      if (event.source !== window.parent || !message || message.type !== "unit.visibilityStatus") { return; }
+      var top = message.data && message.data.viewportHeight;
+      if (typeof top === "number" && top > 0) {
+        var value = Math.round(top) + "px";
+        if (lab.style.getPropertyValue("--hastexo-lab-top-height") !== value) {
+          lab.style.setProperty("--hastexo-lab-top-height", value);
+        }
+      }
+    });
+  }
+
+  fitTheFrame();
   watchInput(document);
   watchTerminal();
   watchIdle();

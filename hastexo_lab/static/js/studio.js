@@ -5,7 +5,9 @@
 function HastexoLabStudio(runtime, element) {
   "use strict";
   var root = element && element.jquery ? element[0] : element;
-  var t = (typeof window.gettext === "function") ? window.gettext : function (s) { return s; };
+  // The block's own translations (its i18n namespace: i18n.py), else the page's, else none.
+  var gettext = window.HastexoLabI18N ? window.HastexoLabI18N.gettext
+    : (typeof window.gettext === "function") ? window.gettext : function (s) { return s; };
   var saveUrl = runtime.handlerUrl(root, "submit_studio_edits");
 
   function status(text, kind) {
@@ -51,7 +53,7 @@ function HastexoLabStudio(runtime, element) {
       var item = fieldOf(message.text);
       if (item) { showError(item, message.text); }
     });
-    status(t("Not saved:") + " " + messages.map(function (m) { return m.text; }).join(" "), "error");
+    status(gettext("Not saved:") + " " + messages.map(function (m) { return m.text; }).join(" "), "error");
   }
 
   // The editor's own request: read its answer in full, with the messages.
@@ -66,14 +68,14 @@ function HastexoLabStudio(runtime, element) {
       }
       jqXHR.done(function () {
         clearErrors();
-        status(t("Saved."), "saved");
+        status(gettext("Saved."), "saved");
       }).fail(function (response) {
         var messages = [];
         try {
           var error = JSON.parse(response.responseText).error;
           messages = (error && error.messages) ? error.messages : [{text: String(error)}];
         } catch (e) {
-          messages = [{text: t("The server did not accept the changes.")}];
+          messages = [{text: gettext("The server did not accept the changes.")}];
         }
         showMessages(messages);
       });
@@ -96,13 +98,13 @@ function HastexoLabStudio(runtime, element) {
           if (area.value.trim()) { JSON.parse(area.value); }
         } catch (e) {
           bad.push(item);
-          showError(item, (label ? label.textContent.trim() + ": " : "") + t("not valid JSON") + " (" + e.message + ")");
+          showError(item, (label ? label.textContent.trim() + ": " : "") + gettext("not valid JSON") + " (" + e.message + ")");
         }
       });
       if (bad.length) {
         event.preventDefault();
         event.stopImmediatePropagation();
-        status(t("Not saved: a field is not valid JSON."), "error");
+        status(gettext("Not saved: a field is not valid JSON."), "error");
       }
     }, true);
   }
@@ -111,8 +113,8 @@ function HastexoLabStudio(runtime, element) {
     // Outside Studio: no notification area, no reload of the unit. The
     // messages above say what happened.
     runtime.notify = function (name, data) {
-      if (name === "save" && data && data.state === "start") { status(t("Saving..."), "saving"); }
-      if (name === "cancel") { status(t("Not saved."), "cancelled"); }
+      if (name === "save" && data && data.state === "start") { status(gettext("Saving..."), "saving"); }
+      if (name === "cancel") { status(gettext("Not saved."), "cancelled"); }
     };
   }
   addTemplateCheck();
@@ -125,7 +127,7 @@ function HastexoLabStudio(runtime, element) {
     var button = document.createElement("button");
     button.type = "button";
     button.className = "hastexo-lab-check-template";
-    button.textContent = t("Check the template at the cloud");
+    button.textContent = gettext("Check the template at the cloud");
     var list = document.createElement("ul");
     list.className = "hastexo-lab-template-check";
     list.setAttribute("role", "status");
@@ -153,7 +155,7 @@ function HastexoLabStudio(runtime, element) {
       }, function () {
         var item = document.createElement("li");
         item.setAttribute("data-ok", "false");
-        item.textContent = t("The check could not be run. Please try again.");
+        item.textContent = gettext("The check could not be run. Please try again.");
         list.appendChild(item);
       }).then(function () { button.disabled = false; });
     });

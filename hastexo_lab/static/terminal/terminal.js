@@ -7,7 +7,8 @@
  * page shows "Reconnecting..." and asks for a new ticket until the lab is
  * back, and finds the same shell. The learner's input here (keys, clicks,
  * the wheel) is reported to the lab page as activity, so a learner at work is
- * never taken for idle; nothing else is (see learnerInput).
+ * never taken for idle; nothing else is (see learnerInput). A button, first
+ * in the tab order, turns xterm's screen reader mode on and off.
  */
 (function () {
   "use strict";
@@ -23,8 +24,11 @@
   };
   var fontName = box.getAttribute("data-font-name");
   var fontSize = parseInt(box.getAttribute("data-font-size"), 10);
+  var screenReaderButton = document.querySelector(".hxl-screen-reader");
+  // The learner's choice, kept in this browser for the next terminal.
+  var SCREEN_READER_KEY = "hastexo-lab-terminal-screen-reader";
   var term = new window.Terminal({
-    cursorBlink: true, scrollback: 5000,
+    cursorBlink: true, scrollback: 5000, screenReaderMode: remembered(SCREEN_READER_KEY) === "on",
     // Points, as Guacamole counts them; CSS pixels here.
     fontSize: fontSize ? Math.round(fontSize * 4 / 3) : 14,
     fontFamily: (fontName ? "'" + fontName + "', " : "") + "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
@@ -136,6 +140,39 @@
     if (event.isTrusted) { activity(); }
   }
 
+  // Storage may be refused (a browser's privacy settings): then nothing is kept.
+  function remembered(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+
+  function remember(key, value) {
+    try { window.localStorage.setItem(key, value); } catch (e) { /* not kept */ }
+  }
+
+  // The clipboard API where the frames around this page pass clipboard-write
+  // on, else the older copy command, which needs no permission, only the
+  // learner's key press; it copies what the copy event is given.
+  function copy(text) {
+    var policy = document.permissionsPolicy || document.featurePolicy;
+    var allowed = navigator.clipboard && navigator.clipboard.writeText &&
+      (!policy || policy.allowsFeature("clipboard-write"));
+    if (allowed) {
+      navigator.clipboard.writeText(text).catch(function () { copyByCommand(text); });
+    } else {
+      copyByCommand(text);
+    }
+  }
+
+  function copyByCommand(text) {
+    function fill(event) {
+      event.clipboardData.setData("text/plain", text);
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+    document.addEventListener("copy", fill, true);
+    try { document.execCommand("copy"); } finally { document.removeEventListener("copy", fill, true); }
+  }
+
   function send(data) {
     if (socket && socket.readyState === WebSocket.OPEN) { socket.send(encoder.encode(data)); }
   }
@@ -151,10 +188,13 @@
       socket.send(JSON.stringify({type: "resize", cols: size.cols, rows: size.rows}));
     }
   });
-  // Copy the selection with Ctrl+Shift+C (Ctrl+C is the shell's); paste is the browser's own.
+  // Copy the selection with Ctrl+Shift+C (Ctrl+C is the shell's). Paste
+  // needs no code: the browser's paste (its keys, its menu) is an event that
+  // xterm reads itself, without the clipboard-read permission, which the
+  // frames around this page (the learning MFE's) do not pass on.
   term.attachCustomKeyEventHandler(function (event) {
     if (event.type === "keydown" && event.ctrlKey && event.shiftKey && (event.key === "C" || event.key === "c")) {
-      if (term.hasSelection() && navigator.clipboard) { navigator.clipboard.writeText(term.getSelection()); }
+      if (term.hasSelection()) { copy(term.getSelection()); }
       return false;
     }
     return true;
@@ -166,6 +206,15 @@
     document.addEventListener(type, learnerInput, {passive: true, capture: true});
   });
   window.addEventListener("resize", function () { fit.fit(); });
+
+  screenReaderButton.setAttribute("aria-pressed", String(term.options.screenReaderMode));
+  screenReaderButton.addEventListener("click", function () {
+    var on = !term.options.screenReaderMode;
+    term.options.screenReaderMode = on;
+    screenReaderButton.setAttribute("aria-pressed", String(on));
+    remember(SCREEN_READER_KEY, on ? "on" : "off");
+    term.focus();
+  });
 
   window.addEventListener("message", function (event) {
     if (event.source !== owner()) { return; }
