@@ -13,7 +13,7 @@ from xblock.utils.resources import ResourceLoader
 from xblock.utils.studio_editable import StudioEditableXBlockMixin
 from xblock.validation import ValidationMessage
 
-from . import api, authoring, clouds, conf, i18n, viewers
+from . import api, authoring, clouds, conf, handlers, i18n, viewers
 from .block_grading import LabGradingMixin
 from .block_olx import LabOlxMixin
 from .providers import ProviderConfigError, ProviderError
@@ -139,6 +139,29 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             "them from this view.")).format(state=reply.get("message", ""))))
         return reply
 
+    def _may_author(self):
+        """Studio (its preview runtime is in author mode) and course staff in
+        the LMS. Outside the platform (the workbench, the demo) there are no
+        roles: whoever edits the lab may."""
+        if getattr(self.runtime, "is_author_mode", False):
+            return True
+        service = self.runtime.service(self, "user")
+        attrs = service.get_current_user().opt_attrs if service is not None else {}
+        if "edx-platform.user_is_staff" not in attrs:
+            return True
+        return bool(attrs["edx-platform.user_is_staff"])
+
+    def _refuse_learners(self):
+        if not self._may_author():
+            raise JsonHandlerError(403, "only the course team may do this")
+
+    @XBlock.handler
+    def fallback_handler(self, handler_name, request, suffix=""):
+        """A handler this block does not have: 404, not a server error."""
+        from webob import Response
+        return Response(status=404, content_type="text/plain", charset="utf-8",
+                        body=f"this lab has no handler {handler_name[:80]!r}".encode())
+
     def _refuse_observers(self):
         if self.observing:
             raise JsonHandlerError(403, "staff viewing as a learner cannot act on the learner's lab")
@@ -204,7 +227,7 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
 
     # -- handlers ---------------------------------------------------------------
 
-    @XBlock.json_handler
+    @handlers.json_handler
     def status(self, data, suffix=""):
         """The lab's phase; with ``{"launch": true}`` it also launches or resumes it."""
         data = _object(data)
@@ -235,7 +258,7 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             reply["terminal_url"] = self._terminal_url()
         return reply
 
-    @XBlock.json_handler
+    @handlers.json_handler
     def keepalive(self, data, suffix=""):
         _object(data)
         if self.observing:
@@ -260,7 +283,7 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
                             charset="utf-8", body=b"leave takes a POST")
         try:
             body = json.loads(request.body) if request.content_type == "application/json" else None
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict) or body.get("leaving") is not True:
             return Response(status=400, content_type="text/plain", charset="utf-8",
@@ -269,7 +292,7 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             api.leave(self.stack_name)
         return Response(status=204)
 
-    @XBlock.json_handler
+    @handlers.json_handler
     def reset(self, data, suffix=""):
         """Throw the learner's lab away; the next launch builds a fresh one."""
         if _object(data).get("confirm") is not True:
@@ -282,7 +305,7 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             stack.refresh_from_db()
         return api.status_for(stack)
 
-    @XBlock.json_handler
+    @handlers.json_handler
     def set_port(self, data, suffix=""):
         self._refuse_observers()
         port = _object(data).get("port")
@@ -333,7 +356,7 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             response.headerlist.append(("Set-Cookie", tickets.browser_cookie(browser_key, https=_is_https(request))))
         return response
 
-    @XBlock.json_handler
+    @handlers.json_handler
     def check_progress(self, data, suffix=""):
         """Run the progress checks on the learner's lab (resuming it first if
         it is suspended); a second click while one runs gets that one."""
@@ -358,7 +381,7 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             tasks.enqueue_check(check.pk, self.tests, self.stack_user_name)
         return self._check_reply(check)
 
-    @XBlock.json_handler
+    @handlers.json_handler
     def check_result(self, data, suffix=""):
         """The learner's last check in this lab unit (running or finished)."""
         from . import checks
@@ -487,11 +510,12 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
         frag.initialize_js("HastexoLabStudio")
         return frag
 
-    @XBlock.json_handler
+    @handlers.json_handler
     def check_template(self, data, suffix=""):
         """Studio: ask each of the lab's clouds what it thinks of the lab's
         template (Heat's own validation), before any learner launches it."""
         _object(data)
+        self._refuse_learners()
         try:
             candidates = self._launch_candidates()
         except authoring.TemplateNotFound as exc:
@@ -509,9 +533,10 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             results.append(result)
         return {"results": results}
 
-    @XBlock.json_handler
+    @handlers.json_handler(any_content_type=True)
     def submit_studio_edits(self, data, suffix=""):
         """Studio's Save: values of the wrong type are a 400 naming the field, not a 500."""
+        self._refuse_learners()
         values = _object(data).get("values")
         if not isinstance(values, dict) or not isinstance(data.get("defaults", []), list):
             raise JsonHandlerError(400, "expected {\"values\": {...}, \"defaults\": [...]}")

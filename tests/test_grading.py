@@ -36,16 +36,18 @@ class PlatformUserService(UserService):
     the runtime is bound to; when staff view as a learner, the learner, with
     the staff member as ``real_user``)."""
 
-    def __init__(self, django_user, anonymous_user_id):
+    def __init__(self, django_user, anonymous_user_id, user_is_staff=False):
         super().__init__()
         self._django_user = django_user
         self._anonymous_user_id = anonymous_user_id
+        self._user_is_staff = user_is_staff
 
     def get_current_user(self):
         user = XBlockUser(is_current_user=True)
         user.opt_attrs["edx-platform.anonymous_user_id"] = self._anonymous_user_id
         user.opt_attrs["edx-platform.user_id"] = self._django_user.pk
         user.opt_attrs["edx-platform.is_authenticated"] = True
+        user.opt_attrs["edx-platform.user_is_staff"] = self._user_is_staff
         return user
 
 
@@ -78,8 +80,8 @@ def learner(name="learner", viewed_by=None):
     return user
 
 
-def make_block(user, anonymous_id="anon-learner", **fields):
-    runtime = LmsLikeRuntime(PlatformUserService(user, anonymous_id))
+def make_block(user, anonymous_id="anon-learner", staff=False, **fields):
+    runtime = LmsLikeRuntime(PlatformUserService(user, anonymous_id, user_is_staff=staff))
     block = runtime.construct_xblock_from_class(LabBlock, ScopeIds(str(user.pk), "hastexo_lab", USAGE, USAGE))
     block.stack_user_name = "training"
     for name, value in fields.items():
