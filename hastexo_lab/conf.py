@@ -130,6 +130,9 @@ class Settings:
     # metrics_port (0: off).
     metrics_token: str = ""
     metrics_port: int = 0
+    # The address a worker's metrics server listens on: loopback unless the
+    # operator opens it (then the scrape must bring metrics_token too).
+    metrics_address: str = "127.0.0.1"
 
 
 # key -> (minimum, maximum) for the integer settings; 0 may mean "off" where noted.
@@ -334,6 +337,11 @@ def _usage(raw, values):
         if not 0 <= port <= 65_535:
             _fail("metrics_port", f"must be a TCP port (1-65535) or 0 for none, not {port}")
         values["metrics_port"] = port
+    if "metrics_address" in raw:
+        address = raw["metrics_address"]
+        if not isinstance(address, str) or not re.fullmatch(r"[0-9A-Fa-f.:]+|[A-Za-z0-9.-]+", address):
+            _fail("metrics_address", f"must be an IP address or host name to listen on, not {address!r}")
+        values["metrics_address"] = address
 
 
 def _is_origin(value):

@@ -21,8 +21,12 @@ Endpoints: the LMS's ``/hastexo-lab/metrics`` (a bearer token,
 ``metrics_port``.
 """
 
+import hmac
 import logging
 import os
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -146,14 +150,59 @@ def exposition(with_database=True):
 
 
 _server = None
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def serve_worker_metrics(port, addr="0.0.0.0"):
-    """A worker's endpoint (once per process): what this host's workers counted."""
+def serve_worker_metrics(port, addr="127.0.0.1", token=""):
+    """A worker's endpoint (once per process): what this host's workers
+    counted, at ``/metrics``. With a token, a scrape must bring it as a
+    bearer token; without one, only a loopback address is served (an open
+    address with no token would hand the counts to anyone who asks)."""
     global _server
     if _server is not None or not port:
         return _server
-    from prometheus_client import start_http_server
-    _server = start_http_server(port, addr=addr, registry=_counted_registry())
-    log.info("worker metrics on port %d", port)
+    if not token and addr not in LOOPBACK:
+        log.error("worker metrics not served: %s is not a loopback address and metrics_token is not set", addr)
+        return None
+    _server = _MetricsServer((addr, port), _handler_for(token))
+    threading.Thread(target=_server.serve_forever, name="hastexo-lab-metrics", daemon=True).start()
+    log.info("worker metrics on %s:%d%s", addr, port, " (bearer token)" if token else "")
     return _server
+
+
+class _MetricsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    address_family = socket.AF_INET
+
+    def __init__(self, address, handler):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, handler)
+
+
+def _handler_for(token):
+    expected = f"Bearer {token}".encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the standard library's name)
+            if self.path.split("?", 1)[0] != "/metrics":
+                return self._reply(404, b"not found\n", "text/plain")
+            given = self.headers.get("Authorization", "").encode()
+            if token and not hmac.compare_digest(given, expected):
+                return self._reply(401, b"a bearer token is needed\n", "text/plain",
+                                   {"WWW-Authenticate": 'Bearer realm="hastexo_lab"'})
+            return self._reply(200, generate_latest(_counted_registry()), CONTENT_TYPE_LATEST)
+
+        def _reply(self, status, body, content_type, headers=None):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args):  # noqa: A002 (the standard library's name)
+            log.debug("metrics scrape from %s: " + format, self.client_address[0], *args)
+
+    return Handler

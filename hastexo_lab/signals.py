@@ -22,13 +22,13 @@ def consumes_lab_queue(consumer):
 
 def _worker_ready(sender=None, **kwargs):
     from . import conf, metrics
-    port = conf.get_settings().metrics_port
-    if not port:
+    settings = conf.get_settings()
+    if not settings.metrics_port:
         return
     if sender is None or not consumes_lab_queue(sender):
         log.info("not the lab worker (it does not consume the lab queue): no lab metrics server here")
         return
-    metrics.serve_worker_metrics(port)
+    metrics.serve_worker_metrics(settings.metrics_port, addr=settings.metrics_address, token=settings.metrics_token)
 
 
 def _process_ended(pid=None, **kwargs):

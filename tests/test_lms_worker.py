@@ -137,6 +137,13 @@ reply = api.launch_within_limit("course-v1:Org+Lab+2026", "learner-1", candidate
 print(json.dumps({"phase": reply.get("phase")}))
 """
 
+TOKEN = """
+import json, django
+django.setup()
+from hastexo_lab import conf
+print(json.dumps(conf.get_settings().metrics_token))
+"""
+
 SCHEDULE = """
 import json, django
 from lms.celery import APP
@@ -145,9 +152,10 @@ print(json.dumps({name: [entry["task"], entry["options"]["queue"]] for name, ent
 """
 
 
-def metrics_served(port):
+def metrics_served(port, token):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as reply:
+        with urllib.request.urlopen(request, timeout=2) as reply:
             return reply.status == 200 and b"hastexo_lab" in reply.read()
     except OSError:
         return False
@@ -159,10 +167,12 @@ def test_the_rendered_worker_and_beat_use_the_lms_broker_and_settings(deployment
     # The platform's own worker, as Tutor runs it, with the block installed: no lab metrics, no lab tasks.
     platform_worker = running(services["lms-worker"], env, "lms-worker")
     platform_worker.wait_for("ready.")
-    assert not metrics_served(metrics_port), "the platform's lms-worker serves the lab's metrics"
+    token = json.loads(subprocess.run([sys.executable, "-c", TOKEN], cwd=ROOT, env=env, capture_output=True,
+                                      text=True, timeout=60, check=True).stdout)
+    assert not metrics_served(metrics_port, token), "the platform's lms-worker serves the lab's metrics"
     worker = running(services["hastexo-lab-worker"], env, "hastexo-lab-worker")
     worker.wait_for("ready.")
-    wait_until(lambda: metrics_served(metrics_port), timeout=10, what="the lab worker's metrics")
+    wait_until(lambda: metrics_served(metrics_port, token), timeout=10, what="the lab worker's metrics")
 
     # The beat has the sweeps, on the lab queue, from the rendered settings.
     schedule = subprocess.run([sys.executable, "-c", SCHEDULE], cwd=ROOT, env=env, capture_output=True,

@@ -4,6 +4,7 @@ several processes adding up (multiprocess mode)."""
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from datetime import timedelta
 
@@ -171,3 +172,54 @@ def test_a_transition_is_counted_even_when_the_row_moves_on_at_once():
     assert value("hastexo_lab_transitions_total", to_status=lc.SUSPEND_COMPLETE) == before + 1
     assert value("hastexo_lab_operation_seconds_count", operation="suspend",
                  provider=stack.provider or "none") == durations + 1
+
+
+SERVE_WITH = """
+import django, os, sys
+os.environ["DJANGO_SETTINGS_MODULE"] = "tests.project.settings"
+django.setup()
+from hastexo_lab import conf, metrics
+metrics.KEEPALIVES.inc()
+server = metrics.serve_worker_metrics(int(sys.argv[1]), addr=sys.argv[2], token=sys.argv[3])
+print("serving" if server else "refused", conf.parse({}).metrics_address, flush=True)
+sys.stdin.read()
+"""
+
+
+def _free_port():
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _serve(port, addr, token):
+    worker = subprocess.Popen([sys.executable, "-c", SERVE_WITH, str(port), addr, token], cwd=ROOT,
+                              env=dict(os.environ, PYTHONPATH=ROOT), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    return worker, worker.stdout.readline().split()
+
+
+def test_a_workers_metrics_stay_on_loopback_or_need_the_token():
+    port = _free_port()
+    worker, said = _serve(port, "0.0.0.0", "")
+    try:
+        assert said == ["refused", "127.0.0.1"], "an open address without a token is refused; loopback by default"
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+    finally:
+        worker.stdin.close()
+        worker.wait(timeout=30)
+    token = "a-metrics-token-of-some-length"
+    worker, said = _serve(port, "0.0.0.0", token)
+    try:
+        assert said[0] == "serving"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert refused.value.code == 401
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                         headers={"Authorization": f"Bearer {token}"})
+        assert "hastexo_lab_keepalives_total" in urllib.request.urlopen(request, timeout=5).read().decode()
+    finally:
+        worker.stdin.close()
+        worker.wait(timeout=30)

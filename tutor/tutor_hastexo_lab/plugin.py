@@ -130,7 +130,7 @@ def problems_in(config):
 
 # The block's settings the plugin writes itself (see patches/openedx-common-settings).
 MANAGED = {"providers", "terminal", "terminal_url", "terminal_frame_ancestors", "task_queue", "encryption_keys",
-           "metrics_token", "metrics_port", "guacamole_secret_key"}
+           "metrics_token", "metrics_port", "metrics_address", "guacamole_secret_key"}
 
 # Patches: one file per patch in patches/, named by the patch.
 for name in sorted(os.listdir(os.path.join(HERE, "patches"))):
