@@ -29,7 +29,8 @@ if sys.argv[1] == "nagle":
     # Undo TCP_NODELAY to show what it saves.
     base = server.BaseHTTPRequestHandler.setup
     server._Handler.setup = lambda self: base(self)
-cloud = CloudSim(CloudConfig(port=0, durations={"create": 0, "suspend": 0, "resume": 0, "delete": 0}))
+cloud = CloudSim(CloudConfig(port=0, password="lab-password",
+                             durations={"create": 0, "suspend": 0, "resume": 0, "delete": 0}))
 print(cloud.port, flush=True)
 cloud.serve_forever()
 """

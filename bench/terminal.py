@@ -4,6 +4,14 @@ on the fake cloud's machines, idle and while every learner types.
 
     .venv/bin/python bench/terminal.py [--sessions 100] [--seconds 20]
 
+With ``--flood MB``: what one learner can make the gateway hold. The lab
+runs a foreground ``sleep`` (it reads no input); the learner's WebSocket
+(offering compression, as browsers do) sends up to MB megabytes of input as
+fast as the gateway takes it, for ``--seconds``; the gateway's memory is
+sampled throughout.
+
+    .venv/bin/python bench/terminal.py --flood 300 --seconds 20
+
 The labs' shells run in the fake cloud (this process), not in the gateway;
 the gateway's own costs are read from /proc. Needs Linux and port 22 on
 loopback addresses (root). Uses a SQLite file of its own.
@@ -13,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -105,11 +114,68 @@ async def measure(pid, sockets, seconds, typing):
     return rss1, (cpu1 - cpu0) / elapsed * 100, received[0] / elapsed
 
 
+async def flood(pid, ws, megabytes, seconds):
+    """Send up to ``megabytes`` of input while the lab sleeps; returns (bytes
+    the gateway took, seconds taken, gateway RSS before, its peak), in MiB."""
+    await ws.send(b"stty -echo; sleep 3600\n")
+    await asyncio.sleep(1)
+    reader = asyncio.ensure_future(drain(ws, [0]))
+    # Lines a shell would take for comments, if it ever read them.
+    chunk = (b"#" * 63 + b"\n") * 1024
+    sent = [0]
+
+    async def push():
+        while sent[0] < megabytes * 1024 * 1024:
+            await ws.send(chunk)
+            sent[0] += len(chunk)
+    rss_before, _ = proc_stats(pid)
+    peak, began = rss_before, time.monotonic()
+    pusher = asyncio.ensure_future(push())
+    while time.monotonic() - began < seconds and not pusher.done():
+        peak = max(peak, proc_stats(pid)[0])
+        await asyncio.sleep(0.1)
+    elapsed = time.monotonic() - began
+    await asyncio.sleep(1)
+    peak = max(peak, proc_stats(pid)[0])
+    pusher.cancel()
+    reader.cancel()
+    return sent[0] / 1024 / 1024, elapsed, rss_before, peak
+
+
+def run_flood(args, cloud, gateway):
+    from hastexo_lab.terminal import tickets
+    stack = make_labs(cloud, 1)[0]
+    browser = tickets.new_browser_key()
+    ticket = tickets.mint(stack, anonymous_student_id="learner0", browser_key=browser, username="training",
+                          port=22, protocol="ssh", read_only=False, ttl=600)
+    time.sleep(2)
+    origin = f"http://127.0.0.1:{args.port}"
+
+    async def run():
+        ws = (await open_sessions(f"ws://127.0.0.1:{args.port}/hastexo-lab-terminal/ws", origin,
+                                  [(ticket, browser)]))[0]
+        compressed = bool(ws.protocol.extensions)
+        try:
+            return compressed, await flood(gateway.pid, ws, args.flood, args.seconds)
+        finally:
+            # The lab's sleep and shell: nothing is left to read the input.
+            for machine in cloud.machines.find(stack.provider_stack_id):
+                machine.signal_all(signal.SIGKILL)
+            ws.transport.abort()
+    compressed, (taken, elapsed, before, peak) = asyncio.run(run())
+    print(f"WebSocket compression: {'on' if compressed else 'off (declined by the gateway)'}")
+    print(f"the learner offered {args.flood} MiB; the gateway took {taken:.1f} MiB in {elapsed:.1f} s"
+          f"{' (all of it)' if taken >= args.flood else ', then read no more'}")
+    print(f"gateway RSS: {before:.1f} MiB before, {peak:.1f} MiB at most: +{peak - before:.1f} MiB")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--port", type=int, default=8097)
+    parser.add_argument("--flood", type=int, default=0, metavar="MB",
+                        help="one learner floods a lab that reads nothing with up to MB megabytes")
     args = parser.parse_args()
 
     import django
@@ -124,6 +190,8 @@ def main():
     gateway = subprocess.Popen([sys.executable, "-m", "hastexo_lab", "terminal", "--port", str(args.port)],
                                cwd=ROOT, env=dict(os.environ))
     try:
+        if args.flood:
+            return run_flood(args, cloud, gateway)
         labs = make_labs(cloud, args.sessions)
         grants = []
         for n, stack in enumerate(labs):

@@ -9,7 +9,14 @@ def _demo_parser(sub):
     p = sub.add_parser("demo", help="run the lab block in the workbench against fake clouds",
                        description="Run the xblock-sdk workbench with the lab block, a Celery worker and two "
                                    "fake clouds in one process (SQLite, in-memory broker).")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: %(default)s); one that is not loopback needs --expose")
+    p.add_argument("--expose", action="store_true",
+                   help="listen on a --host that is not loopback: whoever reaches it can open any learner's lab "
+                        "there, and each lab is a shell on this computer")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="another name browsers reach the demo by (repeatable; --host, 127.0.0.1 and localhost "
+                        "always are)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
     p.add_argument("--data-dir", default="var/demo", help="where the demo keeps its database")
     p.add_argument("--create-time", type=float, default=5.0, metavar="SECONDS",
@@ -18,9 +25,15 @@ def _demo_parser(sub):
 
 
 def run_demo(args):
-    from .demo.server import run
+    from .demo.server import is_loopback, run
+    if not is_loopback(args.host) and not args.expose:
+        print(f"hastexo-lab demo: --host {args.host} is not a loopback address: whoever reaches it could open "
+              "any learner's lab, a shell on this computer. Add --expose if that is what you want.",
+              file=sys.stderr)
+        return 2
     try:
-        return run(host=args.host, port=args.port, data_dir=args.data_dir, create_time=args.create_time)
+        return run(host=args.host, port=args.port, data_dir=args.data_dir, create_time=args.create_time,
+                   allowed_hosts=args.allowed_host)
     except OSError as exc:
         print(f"hastexo-lab demo: cannot listen on {args.host}:{args.port}: {exc.strerror} "
               "(choose another with --port)", file=sys.stderr)

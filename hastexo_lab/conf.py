@@ -30,6 +30,28 @@ class JsTimeouts:
 
 
 @dataclass(frozen=True)
+class TerminalLimits:
+    """What the built-in terminal gateway lets one process, one client
+    address and one learner hold (each gateway process counts its own)."""
+
+    max_sockets: int = 2_000  # open WebSockets per process
+    # Sockets that have not presented a valid ticket yet (each is closed
+    # after first_message_timeout), per process and per client address.
+    max_pending: int = 100
+    max_pending_per_address: int = 10
+    max_sessions_per_learner: int = 8  # open terminals of one learner
+    # Tickets per second: redeemed for one learner, presented from one
+    # client address; bursts of ten seconds' worth pass.
+    redeem_rate_per_learner: float = 1.0
+    redeem_rate_per_address: float = 10.0
+    # Bytes one session buffers each way before it stops reading the side
+    # that sends (the browser's WebSocket, the lab's SSH channel).
+    session_buffer: int = 256 * 1024
+    first_message_timeout: int = 10  # seconds for the ticket to come
+    ssh_open_timeout: int = 20  # seconds to log in to the lab and start the shell
+
+
+@dataclass(frozen=True)
 class Settings:
     # Give up on a launch (or resume) that has not completed after this long.
     launch_timeout: int = 900
@@ -83,6 +105,8 @@ class Settings:
     terminal_color_scheme: str = ""
     terminal_font_name: str = ""
     terminal_font_size: int = 0
+    # The gateway's bounds on sockets, sessions, ticket rates and buffers.
+    terminal_limits: TerminalLimits = field(default_factory=TerminalLimits)
     # With terminal "guacamole": where its web application is (as the
     # learner's browser reaches it), the JSON authentication's shared key
     # (json-secret-key: 32 hex digits), and how long a blob may wait to be
@@ -101,6 +125,9 @@ class Settings:
     guacamole_recording_name: str = ""
     # The Celery queue all lab tasks go to, so they never starve the LMS's queue.
     task_queue: str = "hastexo_lab"
+    # The queue of progress checks: a learner's script may run for minutes,
+    # and must never hold up a launch waiting in task_queue.
+    check_queue: str = "hastexo_lab_checks"
     # How often a task retries a transient cloud error before giving up.
     task_retries: int = 5
     # Waiting on the cloud: the first poll comes after poll_initial, later polls
@@ -206,7 +233,7 @@ def parse(raw):
         if not isinstance(raw["template_dir"], str):
             _fail("template_dir", f"must be a directory path, not {raw['template_dir']!r}")
         values["template_dir"] = raw["template_dir"]
-    for key in ("terminal_url", "task_queue", "guacamole_url"):
+    for key in ("terminal_url", "task_queue", "check_queue", "guacamole_url"):
         if key in raw:
             if not isinstance(raw[key], str) or not raw[key].strip():
                 _fail(key, f"must be a non-empty string, not {raw[key]!r}")
@@ -233,6 +260,8 @@ def parse(raw):
         _fail("poll_initial", "must not be larger than poll_max")
     if "js_timeouts" in raw:
         values["js_timeouts"] = _js_timeouts(raw["js_timeouts"])
+    if "terminal_limits" in raw:
+        values["terminal_limits"] = _terminal_limits(raw["terminal_limits"])
     if "providers" in raw:
         values["providers"] = _providers(raw["providers"])
     _usage(raw, values)
@@ -357,6 +386,29 @@ def _js_timeouts(raw):
         if isinstance(value, bool) or not isinstance(value, int) or not 500 <= value <= 86_400_000:
             _fail(f"js_timeouts.{key}", f"must be milliseconds between 500 and 86400000, not {value!r}")
     return JsTimeouts(**raw)
+
+
+# terminal_limits key -> (minimum, maximum); the rates are per second.
+_TERMINAL_LIMITS = {
+    "max_sockets": (1, 1_000_000), "max_pending": (1, 100_000), "max_pending_per_address": (1, 10_000),
+    "max_sessions_per_learner": (1, 1_000), "redeem_rate_per_learner": (0.01, 1_000),
+    "redeem_rate_per_address": (0.01, 100_000), "session_buffer": (16 * 1024, 64 * 1024 * 1024),
+    "first_message_timeout": (1, 300), "ssh_open_timeout": (1, 600),
+}
+
+
+def _terminal_limits(raw):
+    if not isinstance(raw, dict):
+        _fail("terminal_limits", f"must be a dict of {', '.join(_TERMINAL_LIMITS)}")
+    _check_unknown(raw, list(_TERMINAL_LIMITS), "terminal_limits.")
+    for key, value in raw.items():
+        low, high = _TERMINAL_LIMITS[key]
+        rate = key.startswith("redeem_rate")
+        if isinstance(value, bool) or not isinstance(value, (int, float) if rate else int) or not low <= value <= high:
+            _fail(f"terminal_limits.{key}", f"must be {'a number' if rate else 'a whole number'} between {low} "
+                                            f"and {high}, not {value!r}")
+    return TerminalLimits(**{key: float(value) if key.startswith("redeem_rate") else value
+                             for key, value in raw.items()})
 
 
 def _providers(raw):

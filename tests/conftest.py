@@ -42,19 +42,23 @@ def celery_app():
 
 @pytest.fixture
 def worker(celery_app, transactional_db):
-    """A real Celery worker (threads) consuming the lab queue, for one test."""
+    """A real Celery worker (threads) consuming the lab queue and the checks'
+    queue, for one test."""
     from celery.contrib.testing.tasks import ping
     from celery.contrib.testing.worker import start_worker
     from celery.worker import state as worker_state
 
+    queues = ["hastexo_lab", "hastexo_lab_checks"]
+
     def purge():
         with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_declare("hastexo_lab", durable=True, auto_delete=False)
-            conn.default_channel.queue_purge("hastexo_lab")
+            for queue in queues:
+                conn.default_channel.queue_declare(queue, durable=True, auto_delete=False)
+                conn.default_channel.queue_purge(queue)
 
     purge()
     with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False,
-                      queues=["hastexo_lab"], shutdown_timeout=30) as running:
+                      queues=queues, shutdown_timeout=30) as running:
         yield running
         # The worker checks for shutdown between waits of up to 2 s for a
         # message, and waits once more after deciding to stop: ask it to

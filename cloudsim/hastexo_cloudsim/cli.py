@@ -18,7 +18,7 @@ def _parser():
     p.add_argument("--port", type=int, default=d.port, help="port to listen on, 0 for any (default: %(default)s)")
     p.add_argument("--region", default=d.region, help="region name in the catalog (default: %(default)s)")
     p.add_argument("--username", default=d.username, help="user name (default: %(default)s)")
-    p.add_argument("--password", default=d.password, help="password (default: %(default)s)")
+    p.add_argument("--password", default=None, help="password (default: a new random one, printed at start)")
     p.add_argument("--project", default=d.project_name, help="project name (default: %(default)s)")
     p.add_argument("--token-ttl", type=float, default=d.token_ttl, metavar="SECONDS",
                    help="token lifetime (default: %(default)s)")
@@ -51,7 +51,8 @@ def run_cloudsim(args):
     try:
         config = CloudConfig(
             host=args.host, port=args.port, region=args.region, username=args.username,
-            password=args.password, project_name=args.project, token_ttl=args.token_ttl,
+            **({"password": args.password} if args.password is not None else {}),
+            project_name=args.project, token_ttl=args.token_ttl,
             seed=args.seed, machines=not args.no_machines, ssh_port=args.ssh_port, boot_time=args.boot_time,
             durations={op: getattr(args, f"{op}_time") for op in ("create", "suspend", "resume", "delete")},
         )

@@ -1,5 +1,7 @@
 """Settings of one fake cloud: who may log in, where, and how slow Heat is."""
 
+import math
+import secrets
 from dataclasses import dataclass, field
 
 # Operations whose duration the fake Heat engine simulates.
@@ -21,7 +23,9 @@ class CloudConfig:
     domain_name: str = "Default"
     user_id: str = "0f5c4b1e6a7d4c3e9b2a1d0c8e7f6a5b"
     username: str = "lab"
-    password: str = "lab-password"
+    # New for every cloud unless given: the machines' shells run on this
+    # computer, and nothing a learner reads in the source or the docs logs in.
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     project_id: str = "6e3f1c2d4b5a49788a9b0c1d2e3f4a5b"
     project_name: str = "labs"
     token_ttl: float = 3600.0
@@ -49,10 +53,14 @@ class CloudConfig:
             raise ValueError(f"unknown operation(s) in durations: {', '.join(sorted(unknown))}")
         for op in OPERATIONS:
             self.durations.setdefault(op, 0.0)
+            if not math.isfinite(self.durations[op]):
+                raise ValueError(f"duration of {op} must be a finite number of seconds, not {self.durations[op]}")
             if self.durations[op] < 0:
                 raise ValueError(f"duration of {op} must not be negative")
-        if self.token_ttl <= 0:
-            raise ValueError("token_ttl must be positive")
+        if not (math.isfinite(self.token_ttl) and self.token_ttl > 0):
+            raise ValueError("token_ttl must be a finite, positive number of seconds")
+        if not self.password:
+            raise ValueError("the password must not be empty")
         for name in ("ssh_port", "fallback_ssh_port"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int) and 0 < value < 65536):

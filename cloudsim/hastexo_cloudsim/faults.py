@@ -20,6 +20,7 @@ for that share of matches (``count`` then caps how often it fires).
 """
 
 import itertools
+import math
 import random
 import threading
 from dataclasses import asdict, dataclass, field
@@ -32,6 +33,9 @@ SSH_EFFECTS = ("refuse", "hang", "slow", "drop")
 REQUEST_KINDS = ("auth", "versions", "create", "list", "lookup", "show", "outputs", "suspend",
                  "resume", "check", "update", "delete", "events", "resources", "template", "environment",
                  "validate", "resource_types", "template_versions")
+
+# A day: longer than any test waits; sleeps far longer overflow the clocks.
+MAX_DELAY = 86400
 
 _ids = itertools.count(1)
 
@@ -70,8 +74,10 @@ class Fault:
             raise ValueError(f"count must be at least 1, not {self.count}")
         if not 100 <= int(self.status) <= 599:
             raise ValueError(f"status must be an HTTP status code, not {self.status}")
-        if float(self.delay) < 0:
-            raise ValueError("delay must not be negative")
+        if not math.isfinite(float(self.delay)):
+            raise ValueError(f"delay must be a finite number of seconds, not {self.delay}")
+        if not 0 <= float(self.delay) <= MAX_DELAY:
+            raise ValueError(f"delay must be between 0 and {MAX_DELAY} seconds, not {self.delay}")
         if not self.reason:
             self.reason = f"Injected fault: {self.op} {self.effect}"
 

@@ -11,6 +11,7 @@ engine's lock: one slow or hostile template never stalls the other clients.
 import copy
 import itertools
 import re
+import secrets
 import threading
 import uuid
 
@@ -145,7 +146,9 @@ def load_document(source, what):
             return hot.load_yaml(source, what)
         _check_nodes(node, what)
         data = loader.construct_document(node)
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(exc):  # libyaml's own bound, far past ours
+            raise _too_big(what, f"it nests deeper than {MAX_DOCUMENT_DEPTH} levels")
         # The pure-Python parser words the error as hot.py (and Heat) do.
         return hot.load_yaml(source, what)
     except RecursionError:
@@ -400,7 +403,10 @@ class Operation:
         self.changes = changes  # [(resource name, action)] that the operation touches
 
 
-_STACK_NUMBERS = itertools.count(1)
+# From a random start in each process: the fake clouds of several processes
+# on one computer (a test run, the demo, a benchmark) rarely give two stacks
+# the same floating IP, where only one of their machines could listen.
+_STACK_NUMBERS = itertools.count(1 + secrets.randbelow(254 * 256 * 254))
 # How long a deleted stack can still be shown (DELETE_COMPLETE) by its id;
 # then it is forgotten, and its memory freed.
 DELETED_RETENTION = 60.0

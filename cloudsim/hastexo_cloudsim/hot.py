@@ -69,6 +69,8 @@ def load_yaml(text, what):
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise bad_request(f"Error parsing {what}: {exc}", "InvalidTemplate")
+    except RecursionError:  # the pure-Python parser recurses once per level
+        raise bad_request(f"Error parsing {what}: it nests too deeply", "InvalidTemplate")
     if data is None:
         data = {}
     if not isinstance(data, dict):

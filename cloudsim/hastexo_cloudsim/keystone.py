@@ -1,6 +1,7 @@
 """A small Keystone v3: password and token authentication, tokens that expire,
 and a service catalog with one orchestration endpoint."""
 
+import hmac
 import secrets
 import threading
 from datetime import UTC, datetime
@@ -60,12 +61,20 @@ class Keystone:
         identity = auth["identity"]
         methods = identity.get("methods")
         if not isinstance(methods, list) or not methods:
-            raise bad_request("Expecting to find methods in identity.", "ValidationError")
+            raise bad_request("Expecting to find methods in identity: a list of method names, "
+                              'e.g. ["password"].', "ValidationError")
         for method in methods:
+            if not isinstance(method, str):
+                raise bad_request(f"An authentication method is a name (a string), not {_kind(method)}.",
+                                  "ValidationError")
             if method == "password":
                 self._check_password(identity.get("password"))
             elif method == "token":
-                self.check_token((identity.get("token") or {}).get("id"))
+                token = identity.get("token")
+                if not isinstance(token, dict) or not isinstance(token.get("id"), str):
+                    raise bad_request('Expecting to find id in token: "token" must be an object '
+                                      'like {"id": "..."}.', "ValidationError")
+                self.check_token(token["id"])
             else:
                 raise unauthorized(f"Unsupported authentication method: {method}")
         scoped = self._check_scope(auth.get("scope"))
@@ -83,7 +92,7 @@ class Keystone:
     def check_token(self, token_id, project_id=None):
         """Return the token if it is known, unexpired and (if asked) scoped to project_id."""
         with self._lock:
-            token = self._tokens.get(token_id or "")
+            token = self._tokens.get(token_id) if isinstance(token_id, str) else None
         if token is None or token.expires <= self.clock():
             raise unauthorized("The request you have made requires authentication.")
         if project_id is not None and (not token.scoped or project_id != self.config.project_id):
@@ -117,11 +126,14 @@ class Keystone:
         user = (password or {}).get("user") if isinstance(password, dict) else None
         if not isinstance(user, dict):
             raise bad_request("Expecting to find user in password.", "ValidationError")
+        for key in ("id", "name", "password"):
+            if key in user and not isinstance(user[key], str):
+                raise bad_request(f"The user's {key} must be a string, not {_kind(user[key])}.", "ValidationError")
         if "id" in user:
             user_ok = user["id"] == cfg.user_id
         else:
             user_ok = user.get("name") == cfg.username and self._domain_matches(user.get("domain"))
-        if not user_ok or user.get("password") != cfg.password:
+        if not user_ok or not hmac.compare_digest(str(user.get("password")).encode(), cfg.password.encode()):
             raise unauthorized("The request you have made requires authentication.")
 
     def _check_scope(self, scope):
@@ -165,3 +177,9 @@ class Keystone:
                 ],
             }]
         return body
+
+
+def _kind(value):
+    """What a JSON value is, for an error message."""
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number")

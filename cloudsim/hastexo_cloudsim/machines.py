@@ -8,10 +8,12 @@ A machine accepts exactly the logins its template set up: the users of the
 server's cloud-config, with the stack's key pair (and the keys cloud-config
 lists) or the password cloud-config's ``chpasswd`` gives. A login with a
 terminal attaches to the machine's one shell session (a bash on a real PTY,
-in the machine's own home directory, running as the cloud's own OS user):
-a second login or a reconnect finds the same shell and its recent output,
-as ``screen -xRR`` does on a real lab. ``ssh host command`` runs the command
-and returns its output and exit status; SFTP works inside the home directory.
+in the machine's own home directory; see shell.py): a second login or a
+reconnect finds the same shell and its recent output, as ``screen -xRR``
+does on a real lab. ``ssh host command`` runs the command and returns its
+output and exit status; SFTP works inside the home directory. Run as root,
+all of it runs as the machine's own OS user (see isolation.py); otherwise
+as the cloud's own.
 
 Nothing runs for a machine until somebody logs in: an idle machine is one
 listening socket. Suspending the stack freezes every process of the machine
@@ -28,7 +30,6 @@ import logging
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import tempfile
 import threading
@@ -36,12 +37,12 @@ import time
 
 import asyncssh
 
+from . import isolation
 from .config import choose_ssh_port
+from .shell import Shell
 
 log = logging.getLogger(__name__)
 
-# Recent terminal output a new login sees first, as a reattaching screen does.
-SCROLLBACK = 64 * 1024
 # Desktop ports (RDP, VNC): they accept connections and close them at once.
 # The machines have no desktop; this only lets a desktop lab's readiness
 # wait see the machine up, as it sees SSH.
@@ -130,6 +131,9 @@ class Machine:
         self.shell = None  # the one shell session, started at the first terminal login
         self.groups = set()  # process groups of this machine (shell and commands)
         self.frozen = False
+        self.user = None  # its OS user (isolation.MachineUser), made at the first login where it can be
+        self._user_made = asyncio.Lock()
+        self.destroyed = False
 
     # -- the port ---------------------------------------------------------------
 
@@ -165,16 +169,35 @@ class Machine:
 
     def signal_all(self, signum):
         """Signal every process of the machine: each session it started (the
-        shell, commands), including jobs the shell put in groups of their own."""
+        shell, commands), including jobs the shell put in groups of their own,
+        and with a user of its own whatever runs as that user (what left its
+        sessions by setsid too)."""
         sessions = set(self.groups)
         members = _processes_of(sessions)
         for session in sessions - {sid for _, sid in members}:
             self.groups.discard(session)  # nothing of it is left
-        for pid, _ in members:
+        pids = {pid for pid, _ in members}
+        if self.user is not None:
+            pids.update(isolation.processes_of_user(self.user.uid))
+        for pid in pids:
             try:
                 os.kill(pid, signum)
             except ProcessLookupError:
                 pass
+
+    async def account(self):
+        """The options that run a process as the machine's user, made at its
+        first use ({} where machines cannot have users: not root)."""
+        if not self.host.isolating:
+            return {}
+        async with self._user_made:
+            if self.destroyed:
+                raise OSError("the machine has been deleted")
+            if self.user is None:
+                loop = asyncio.get_running_loop()
+                self.user = await loop.run_in_executor(None, isolation.MachineUser.create, self.home)
+                log.info("machine %s runs as user %s", self.name, self.user.name)
+        return self.user.spawn_options()
 
     async def freeze(self):
         self.frozen = True
@@ -192,6 +215,10 @@ class Machine:
         self.signal_all(signal.SIGKILL)
         if self.shell is not None:
             self.shell.close()
+        async with self._user_made:  # a login may be making it right now
+            self.destroyed = True
+            if self.user is not None:
+                await asyncio.get_running_loop().run_in_executor(None, self.user.delete)
         shutil.rmtree(self.home, ignore_errors=True)
 
     # -- sessions ---------------------------------------------------------------
@@ -202,6 +229,13 @@ class Machine:
 
     async def _session(self, process):
         username = process.get_extra_info("username")
+        try:
+            await self.account()
+        except OSError as exc:
+            log.error("machine %s: no user of its own to run as (%s)", self.name, exc)
+            process.stderr.write(b"this machine cannot start a shell\r\n")
+            process.exit(1)
+            return
         if process.command is not None:
             await self._run(process, username)
         elif process.get_terminal_type() is not None:
@@ -214,7 +248,8 @@ class Machine:
         """``ssh host command``: the command's output and exit status."""
         proc = await asyncio.create_subprocess_exec(
             "/bin/bash", "-c", process.command, cwd=self.home, env=self._environment(username),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            **await self.account())
         self.groups.add(proc.pid)
         feeding = asyncio.ensure_future(_copy(process.stdin, proc.stdin, close=True))
         try:
@@ -228,14 +263,19 @@ class Machine:
         process.exit(status if status >= 0 else 128 - status)
 
     async def _attach(self, process, username):
+        spawn_options = await self.account()
         if self.shell is None or not self.shell.alive():
-            self.shell = Shell(self, username, process.get_terminal_type())
+            environment = self._environment(username, process.get_terminal_type() or "xterm")
+            self.shell = Shell(self.home, environment, spawn_options)
             self.groups.add(self.shell.pid)
         shell = self.shell
         await shell.attach(process)
 
-    def _sftp(self, channel):
-        return asyncssh.SFTPServer(channel, chroot=self.home.encode())
+    async def _sftp(self, channel):
+        await self.account()
+        if self.user is None:
+            return asyncssh.SFTPServer(channel, chroot=self.home.encode())
+        return isolation.UserSFTPServer(channel, self.home, self.user)
 
 
 async def _copy(reader, writer, close=False):
@@ -276,88 +316,6 @@ def _processes_of(sessions):
         if int(fields[3]) in sessions and fields[0] != b"Z":  # a zombie has ended already
             found.append((int(entry), int(fields[3])))
     return found
-
-
-class Shell:
-    """A bash on a PTY that outlives its logins; every attached login sees it."""
-
-    def __init__(self, machine, username, term):
-        self.machine = machine
-        self.master, slave = os.openpty()
-        # setsid -c: a session of its own with the PTY as its controlling
-        # terminal, so job control and Ctrl-C work as on a real machine.
-        self.proc = subprocess.Popen(["setsid", "-c", "/bin/bash", "-i"], stdin=slave, stdout=slave, stderr=slave,
-                                     cwd=machine.home, env=machine._environment(username, term or "xterm"),
-                                     close_fds=True)
-        os.close(slave)
-        self.pid = self.proc.pid
-        self.scrollback = bytearray()
-        self.attached = set()
-        asyncio.get_running_loop().add_reader(self.master, self._output)
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def _output(self):
-        try:
-            data = os.read(self.master, 65536)
-        except OSError:
-            data = b""
-        if not data:
-            self.close()
-            return
-        self.scrollback += data
-        del self.scrollback[:-SCROLLBACK]
-        for process in list(self.attached):
-            process.stdout.write(data)
-
-    def resize(self, width, height):
-        import fcntl
-        import termios
-        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
-
-    async def attach(self, process):
-        self.attached.add(process)
-        width, height, _, _ = process.get_terminal_size()
-        if width and height:
-            self.resize(width, height)
-        if self.scrollback:
-            process.stdout.write(bytes(self.scrollback))
-        try:
-            while self.alive():
-                try:
-                    data = await process.stdin.read(4096)
-                except asyncssh.TerminalSizeChanged as change:
-                    self.resize(change.width, change.height)
-                    continue
-                if not data:
-                    break  # the login ended; the shell goes on
-                os.write(self.master, data)
-        except (asyncssh.BreakReceived, asyncssh.SignalReceived):
-            pass
-        finally:
-            self.attached.discard(process)
-        process.exit(0)
-
-    def close(self):
-        loop = asyncio.get_event_loop()
-        try:
-            loop.remove_reader(self.master)
-        except (ValueError, OSError):
-            pass
-        for process in list(self.attached):
-            process.exit(0)
-        self.attached.clear()
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            threading.Thread(target=self.proc.wait, daemon=True).start()  # reap it
-        try:
-            os.close(self.master)
-        except OSError:
-            pass
 
 
 class _Server(asyncssh.SSHServer):
@@ -408,7 +366,10 @@ class MachineHost:
     def __init__(self, engine, config, interval=0.1, faults=None):
         self.engine, self.config, self.interval, self.faults = engine, config, interval, faults
         self.ssh_port = choose_ssh_port(config)
+        self.isolating = isolation.available()
         self.root = tempfile.mkdtemp(prefix="hastexo-cloudsim-machines-")
+        if self.isolating:
+            os.chmod(self.root, 0o711)  # each machine's user may pass, to its home; no one may list
         self.machines = {}  # (stack id, server name) -> Machine
         self._logins = {}  # stack id -> login_config(stack)
         self._generations = {}  # stack id -> the stack's generation its logins were read at
@@ -418,6 +379,8 @@ class MachineHost:
         self._thread = threading.Thread(target=self._run, name="cloudsim-machines", daemon=True)
 
     def start(self):
+        if not self.isolating:
+            log.warning("%s", isolation.NOT_ISOLATED)
         self._thread.start()
         return self
 
@@ -443,11 +406,14 @@ class MachineHost:
                 "listen_addresses": machine.addresses, "port": self.ssh_port,
                 "state": "frozen" if machine.frozen else "up" if machine.server is not None else "closed",
                 "logged_in": machine.shell is not None,
+                "user": machine.user.name if machine.user is not None else None,
             })
         return result
 
     def _run(self):
         asyncio.set_event_loop(self.loop)
+        if self.isolating:
+            isolation.remove_stale_users()
         self.loop.run_until_complete(self._keep_in_step())
         self.loop.run_until_complete(self._destroy_all())
         self.loop.close()

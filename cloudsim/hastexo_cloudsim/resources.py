@@ -29,8 +29,9 @@ DEFAULT_CIDR = "192.168.122.0/24"
 # Every fake server also answers on a loopback address of its own (its private
 # addresses, as the template defines them, are not routed on this host). They
 # come from 127.255.0.0/16, apart from the stacks' floating IPs, one after the
-# other, and wrap after 65,024 servers.
-_SERVER_NUMBERS = itertools.count()
+# other from a random start in each process (as heat.py's stack numbers), and
+# wrap after 65,024 servers.
+_SERVER_NUMBERS = itertools.count(secrets.randbelow(256 * 254))
 
 
 def loopback_twin():
@@ -83,7 +84,8 @@ class BuildContext:
 
     @property
     def floating_ip(self):
-        """A loopback address unique to this stack (127.1.0.1, 127.1.0.2, ...).
+        """A loopback address unique to this stack (127.1.0.1, 127.1.0.2, ...,
+        from where the process's stack numbers start).
 
         The last octet skips 0 and 255, so over 16 million stacks stay unique.
         """

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from . import heat as heat_engine
-from . import views
+from . import isolation, views
 from .config import CloudConfig
 from .errors import ApiError, bad_request, extract_bool, not_found
 from .faults import FaultInjector, make_fault
@@ -48,6 +48,8 @@ class CloudSim:
         self._server = ThreadingHTTPServer((self.config.host, self.config.port), _Handler)
         self._server.daemon_threads = True
         self._server.cloud = self
+        # Only root makes machine users (isolation.py): elsewhere there are none to refuse.
+        self._server.refuse_machines = isolation.available()
         self._thread = None
 
     # -- addresses ------------------------------------------------------------
@@ -185,6 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
         # Replies go out in two writes (headers, body); without TCP_NODELAY a
         # keep-alive client waits for the delayed ACK (~40 ms) on every call.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.from_machine = self.server.refuse_machines and isolation.from_machine(
+            self.connection.getsockname(), self.client_address)
 
     def log_message(self, fmt, *args):
         log.debug("%s " + fmt, self.address_string(), *args)
@@ -216,6 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         service = "heat" if segments[:1] == ["v1"] else "keystone"
         try:
+            if self.from_machine:
+                self.close_connection = True
+                raise ApiError(403, "Forbidden", "The fake cloud does not answer its machines' shells.")
             raw = self._body()
             if segments[:1] == ["admin"]:
                 self._check_admin(method)

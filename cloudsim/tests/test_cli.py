@@ -92,3 +92,16 @@ def test_negative_duration_is_refused():
     result = run("--port", "0", "--create-time", "-1")
     assert result.returncode == 2
     assert "duration of create must not be negative" in result.stderr
+
+
+def test_the_password_is_new_for_every_run_unless_given():
+    """Its machines run learners' shells on this computer: no password they
+    could read in the source or the docs logs in."""
+    passwords = []
+    for args in ((), (), ("--password", "chosen")):
+        proc, banner = start("--port", "0", "--no-machines", *args)
+        proc.terminate()
+        proc.communicate(timeout=10)
+        passwords.append(environment(banner)["OS_PASSWORD"])
+    assert passwords[0] != passwords[1] and len(passwords[0]) >= 20
+    assert "lab-password" not in passwords and passwords[2] == "chosen"

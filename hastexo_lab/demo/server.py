@@ -1,12 +1,26 @@
 """Run the demo: two fake clouds, a Celery worker thread, and on one port
 (uvicorn) the workbench and the terminal gateway, as an LMS's web proxy
-puts them side by side."""
+puts them side by side.
 
+Each lab is a shell on this computer. As root, the fake clouds run every
+machine as an OS user of its own, which cannot read the demo's data folder
+(0700) nor reach the clouds or this web server (both refuse connections from
+machine users). The web server answers only to the host names it serves, so
+a page of another site cannot reach it by DNS rebinding.
+"""
+
+import ipaddress
 import json
 import logging
 import os
+import socket
 import sys
 import threading
+
+try:
+    from hastexo_cloudsim import CloudConfig, CloudSim, isolation
+except ImportError:  # the demo's extra is not installed: run() says so
+    CloudSim = None
 
 log = logging.getLogger(__name__)
 
@@ -14,11 +28,35 @@ SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
                        "samples", "hot")
 
 
-def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspend_time=3.0,
-        resume_time=3.0, delete_time=2.0):
+# The names a browser on this computer reaches a loopback address by.
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def is_loopback(host):
+    """Is ``host`` a loopback address (or localhost)?"""
+    if host == "localhost":
+        return True
     try:
-        from hastexo_cloudsim import CloudConfig, CloudSim
-    except ImportError:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def demo_hosts(host, extra=()):
+    """The Host header values the demo answers: the address it listens on
+    (this computer's names, where that is every address), loopback, and the
+    names the operator adds."""
+    names = [*LOOPBACK_NAMES, *extra]
+    if host in ("", "0.0.0.0", "::"):
+        names += [socket.gethostname(), socket.getfqdn()]
+    else:
+        names.append(f"[{host}]" if ":" in host else host)
+    return list(dict.fromkeys(names))
+
+
+def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspend_time=3.0,
+        resume_time=3.0, delete_time=2.0, allowed_hosts=()):
+    if CloudSim is None:
         print("hastexo-lab demo: the fake cloud is not installed; install the demo extra "
               "(pip install -e cloudsim -e '.[demo]', as `make demo` does)", file=sys.stderr)
         return 2
@@ -27,11 +65,16 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
         print(f"hastexo-lab demo: the sample template is missing ({SAMPLES}/lab.yaml); "
               "run the demo from a source checkout", file=sys.stderr)
         return 2
-    os.makedirs(data_dir, exist_ok=True)
+    # The demo's secret key (which also keys the labs' secrets at rest) and
+    # database: for this user only, never for the labs' shells.
+    os.makedirs(data_dir, mode=0o700, exist_ok=True)
+    os.chmod(data_dir, 0o700)
     durations = {"create": create_time, "suspend": suspend_time, "resume": resume_time, "delete": delete_time}
     clouds = [CloudSim(CloudConfig(port=0, durations=dict(durations))).start() for _ in range(2)]
     os.environ["DJANGO_SETTINGS_MODULE"] = "hastexo_lab.demo.settings"
     os.environ["HASTEXO_LAB_DEMO_DIR"] = os.path.abspath(data_dir)
+    hosts = demo_hosts(host, allowed_hosts)
+    os.environ["HASTEXO_LAB_DEMO_HOSTS"] = json.dumps(hosts)
     os.environ["HASTEXO_LAB_DEMO_SETTINGS"] = json.dumps({
         "providers": {"default": clouds[0].provider_config(), "backup": clouds[1].provider_config()},
         "template_dir": SAMPLES,
@@ -48,7 +91,8 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
     from django.core.management import call_command
 
     call_command("migrate", run_syncdb=True, verbosity=0)
-    import socket
+    from django.conf import settings
+    os.chmod(settings.DATABASES["default"]["NAME"], 0o600)
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))  # a port in use is said before anything starts
@@ -67,6 +111,14 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
     print(f"  clouds: {clouds[0].auth_url} (default), {clouds[1].auth_url} (backup); "
           f"machines' SSH on port {clouds[0].ssh_port}")
     print(f"  data:   {os.path.abspath(data_dir)}")
+    print(f"  hosts:  {', '.join(hosts)} (--allowed-host for more)")
+    if not is_loopback(host):
+        print(f"  EXPOSED on {host}: whoever reaches port {port} can open any learner's lab, a shell on this "
+              "computer")
+    if clouds[0].machines.isolating:
+        print("  shells: each lab machine runs as an OS user of its own")
+    else:
+        print(f"WARNING: {isolation.NOT_ISOLATED}", file=sys.stderr, flush=True)
     print("Press Ctrl+C to stop.", flush=True)
     # uvicorn stops on SIGINT/SIGTERM, then raises the signal again for the
     # handlers it found: these let the demo stop its worker and clouds too.
@@ -119,6 +171,7 @@ def _start_sweeps(stopping):
 def _web_app():
     """The workbench (Django, its static files included) and, under its root
     path, the terminal gateway."""
+    from django.conf import settings
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
 
@@ -126,9 +179,34 @@ def _web_app():
 
     workbench = ASGIStaticFilesHandler(get_asgi_application())
     gateway = Gateway.from_settings()
+    refuse_machines = isolation.available()
 
     async def app(scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            # Before the gateway too: its same-origin check trusts the Host header.
+            if not _known_host(scope, settings.ALLOWED_HOSTS):
+                return await _refuse(scope, send, 400, b"Bad Request: unknown host")
+            peer, local = scope.get("client"), scope.get("server")
+            if refuse_machines and peer and local and isolation.from_machine(local, peer):
+                return await _refuse(scope, send, 403, b"Forbidden: not from a lab's shell")
         if scope["type"] in ("lifespan", "websocket") or scope.get("path", "").startswith(gateway.root):
             return await gateway(scope, receive, send)
         return await workbench(scope, receive, send)
     return app
+
+
+def _known_host(scope, allowed):
+    from django.http.request import split_domain_port, validate_host
+
+    host = dict(scope.get("headers") or ()).get(b"host", b"").decode("latin-1")
+    domain, _ = split_domain_port(host)
+    return bool(domain) and validate_host(domain, allowed)
+
+
+async def _refuse(scope, send, status, body):
+    if scope["type"] == "websocket":
+        return await send({"type": "websocket.close", "code": 1008})  # the server answers 403
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -22,7 +22,7 @@ def _secret_key(data_dir):
             return key
     except FileNotFoundError:
         pass
-    os.makedirs(data_dir, exist_ok=True)
+    os.makedirs(data_dir, mode=0o700, exist_ok=True)
     key = secrets.token_urlsafe(64)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
@@ -32,7 +32,9 @@ def _secret_key(data_dir):
 
 SECRET_KEY = _secret_key(DATA_DIR)
 DEBUG = False
-ALLOWED_HOSTS = ["*"]
+# What the demo serves (hastexo_lab.demo.server.demo_hosts), never any name:
+# a page of another site could point its own name at 127.0.0.1 (DNS rebinding).
+ALLOWED_HOSTS = json.loads(os.environ.get("HASTEXO_LAB_DEMO_HOSTS", '["127.0.0.1", "localhost", "[::1]"]'))
 USE_TZ = True
 TIME_ZONE = "UTC"
 INSTALLED_APPS = [*WORKBENCH_APPS, "hastexo_lab"]

@@ -7,31 +7,45 @@ Under its root path (the path of the ``terminal_url`` setting) it serves:
   by itself: the lab page that frames it (or opened it in a window of its
   own) hands it a ticket with ``postMessage``.
 - ``/static/<file>``: the page's scripts and styles.
-- ``/ws``: the WebSocket. Its first message is ``{"ticket", "cols", "rows"}``;
+- ``/ws``: the WebSocket, for pages of the origins the settings name (see
+  origins.py). Its first message is ``{"ticket", "cols", "rows"}``;
   the gateway redeems the ticket (once, in the browser it was minted for),
   logs in to the lab with the stack's key, and from then on binary messages
   are the terminal's bytes both ways and text messages are JSON: the
   browser's ``{"type": "resize"}``, the gateway's ``ready``, ``refused``,
-  ``error`` and ``closed``. A read-only ticket's input is dropped here.
+  ``error`` (``retry``, ``retry_after``), ``too-large`` and ``closed``. A
+  read-only ticket's input is dropped here.
 - ``/healthz``: ``ok``, for the proxy and the process manager.
 
 One watcher looks at the states of all open sessions' stacks every few
 seconds (one query), and ends the sessions of a lab that is being suspended
 or deleted, with a message; the page asks for a new ticket when the lab is
 back, and finds the same shell.
+
+What one learner can cost the process is bounded: the counts and rates of
+limits.py, and the bytes a session holds. Input waits until the lab's SSH
+channel takes it, and the WebSocket is not read meanwhile, so uvicorn stops
+reading its socket and the browser's sends wait; output is read from the
+channel only as fast as uvicorn's transport takes it, and the channel's
+window keeps the lab from sending more. A binary message over MAX_MESSAGE
+is answered with ``too-large``; the page splits a paste into messages
+under it.
 """
 
 import asyncio
 import json
 import logging
 import os
+from html import escape
 from urllib.parse import urlsplit
 
 import asyncssh
 from asgiref.sync import sync_to_async
 
+from .. import conf
 from .. import lifecycle as lc
-from . import tickets
+from . import origins, tickets
+from .limits import MAX_MESSAGE, MAX_PASTE, Admission, Refused
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +58,18 @@ FILES = {
     "terminal.js": ("terminal/terminal.js", "text/javascript"),
     "terminal.css": ("terminal/terminal.css", "text/css"),
 }
-# WebSocket close codes (4000-4999 are the application's).
-CLOSED_BY_LAB, REFUSED, LAB_ERROR, BAD_REQUEST = 4000, 4001, 4002, 4003
-FIRST_MESSAGE_TIMEOUT = 10.0
-MAX_MESSAGE = 64 * 1024
+# WebSocket close codes (4000-4999 are the application's; 1013: try again later).
+CLOSED_BY_LAB, REFUSED, LAB_ERROR, BAD_REQUEST, LIMITED = 4000, 4001, 4002, 4003, 1013
+# While the lab takes no input, the browser is written to this often: a
+# browser that has gone is seen only that way (its socket is not read).
+PROBE_INTERVAL = 5.0
+# The most a closing message may wait for a browser that reads nothing.
+CLOSE_TIMEOUT = 5.0
 
 PAUSED = "Your lab is being paused. The terminal reconnects when it is back."
 LAB_DOWN = "Your lab does not answer right now. Trying again..."
 HOST_KEY = "Your lab's identity has changed, so the terminal will not connect. Please reset the lab."
+TOO_LARGE = "That paste is too large ({kb} KB at most)."
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -65,7 +83,8 @@ PAGE = """<!doctype html>
 <body>
 <button type="button" class="hxl-screen-reader" aria-pressed="false">Screen reader mode</button>
 <div class="hxl-terminal" data-socket="{root}ws" data-scheme="{scheme}" data-font-name="{font_name}"
-     data-font-size="{font_size}"></div>
+     data-font-size="{font_size}" data-origins="{lab_origins}" data-max-message="{max_message}"
+     data-max-paste="{max_paste}"></div>
 <div class="hxl-state" role="status" aria-live="polite">Connecting...</div>
 <script src="{root}static/xterm.js"></script>
 <script src="{root}static/addon-fit.js"></script>
@@ -83,21 +102,35 @@ def _db(function):
 class Gateway:
     """The ASGI application. ``root`` is the path it is served under."""
 
-    def __init__(self, root="/hastexo-lab-terminal/", frame_ancestors=(), watch_interval=2.0, appearance=None):
+    def __init__(self, root="/hastexo-lab-terminal/", frame_ancestors=(), watch_interval=2.0, appearance=None,
+                 origins=(), limits=None):
         self.root = "/" + root.strip("/") + "/" if root.strip("/") else "/"
+        # The lab pages' origins (the LMS's), where the gateway is not theirs.
         self.frame_ancestors = tuple(frame_ancestors)
+        # The gateway page's own origins, as the settings name them.
+        self.origins = tuple(origins)
+        self.admission = Admission(limits or conf.TerminalLimits())
         # color scheme (Guacamole's names), font name, font size (points)
         self.appearance = dict(appearance or {})
         self.watch_interval = watch_interval
         self.sessions = {}  # stack id -> set of open Session
         self._watcher = None
 
+    @property
+    def limits(self):
+        return self.admission.limits
+
+    @limits.setter
+    def limits(self, value):
+        self.admission.limits = value
+
     @classmethod
     def from_settings(cls, **overrides):
-        from .. import conf
         settings = conf.get_settings()
+        own = origins.origin_of(settings.terminal_url)
         options = {"root": urlsplit(settings.terminal_url).path or "/",
                    "frame_ancestors": settings.terminal_frame_ancestors,
+                   "origins": (own,) if own else (), "limits": settings.terminal_limits,
                    "appearance": {"scheme": settings.terminal_color_scheme, "font_name": settings.terminal_font_name,
                                   "font_size": settings.terminal_font_size or ""}}
         options.update(overrides)
@@ -137,10 +170,12 @@ class Gateway:
                 (b"referrer-policy", b"no-referrer")]
 
     async def _page(self, send):
-        from html import escape
         looks = {key: escape(str(self.appearance.get(key) or ""), quote=True)
                  for key in ("scheme", "font_name", "font_size")}
-        body = PAGE.format(root=self.root, **looks).encode()
+        # The page talks (postMessage) with lab pages of its own origin and of these only.
+        lab_origins = escape(" ".join(origin.lower() for origin in self.frame_ancestors), quote=True)
+        body = PAGE.format(root=self.root, lab_origins=lab_origins, max_message=MAX_MESSAGE, max_paste=MAX_PASTE,
+                           **looks).encode()
         await _respond(send, 200, body, [(b"content-type", b"text/html; charset=utf-8"),
                                          (b"cache-control", b"no-store"), *self._security_headers()])
 
@@ -162,16 +197,27 @@ class Gateway:
         message = await receive()
         if message["type"] != "websocket.connect":
             return
-        headers = _headers(scope)
-        if not _same_origin(headers, scope):
-            log.warning("terminal: refused a WebSocket from origin %r", headers.get("origin"))
+        address = _client(scope)
+        problem = origins.refusal(_headers(scope), scope, self.frame_ancestors + self.origins)
+        if problem:
+            log.warning("terminal: refused a WebSocket from %s: %s", address, problem)
             return await send({"type": "websocket.close", "code": 1008})
-        await send({"type": "websocket.accept"})
-        session = Session(self, receive, send, tickets.browser_keys(_cookies(scope)))
         try:
-            await session.run()
+            slot = self.admission.admit(address)
+        except Refused as refused:
+            # Before the handshake: uvicorn answers 403, and the page tries
+            # again later, later each time.
+            log.warning("terminal: refused a WebSocket from %s: %s", address, refused.reason)
+            return await send({"type": "websocket.close", "code": 1008})
+        try:
+            await send({"type": "websocket.accept"})
+            session = Session(self, receive, send, tickets.browser_keys(_cookies(scope)), slot)
+            try:
+                await session.run()
+            finally:
+                self._forget(session)
         finally:
-            self._forget(session)
+            self.admission.release(slot)
 
     def _register(self, session):
         self.sessions.setdefault(session.grant.stack_id, set()).add(session)
@@ -204,6 +250,7 @@ class Gateway:
     async def _watch(self):
         while True:
             await asyncio.sleep(self.watch_interval)
+            self.admission.forget_idle()
             try:
                 await self.check_stacks()
             except Exception:  # the next round tries again
@@ -230,8 +277,10 @@ def _stack_states(ids):
 class Session:
     """One browser terminal bridged to one SSH session."""
 
-    def __init__(self, gateway, receive, send, browser_keys):
+    def __init__(self, gateway, receive, send, browser_keys, slot):
         self.gateway, self.receive, self.send, self.browser_keys = gateway, receive, send, browser_keys
+        self.slot = slot
+        self.limits = gateway.limits
         self.grant = None
         self.conn = None
         self.process = None
@@ -241,10 +290,17 @@ class Session:
         first = await self._first_message()
         if first is None:
             return
+        admission = self.gateway.admission
         try:
-            self.grant = await _db(tickets.redeem)(first.get("ticket"), self.browser_keys)
+            admission.presenting(self.slot)
+            self.grant = await _db(tickets.redeem)(first.get("ticket"), self.browser_keys, self.slot.address)
+            admission.start_session(self.slot, self.grant.anonymous_student_id)
         except tickets.TicketRefused as refused:
             return await self._close({"type": "refused", "message": refused.message}, REFUSED)
+        except Refused as refused:
+            log.warning("terminal: refused a session from %s: %s", self.slot.address, refused.reason)
+            return await self._close({"type": "error", "message": refused.message, "retry": True,
+                                      "retry_after": refused.retry_after}, LIMITED)
         self.gateway._register(self)
         if not await self._open_ssh(first):
             return
@@ -261,8 +317,9 @@ class Session:
 
     async def _first_message(self):
         try:
-            message = await asyncio.wait_for(self.receive(), FIRST_MESSAGE_TIMEOUT)
+            message = await asyncio.wait_for(self.receive(), self.limits.first_message_timeout)
         except TimeoutError:
+            log.info("terminal: no ticket from %s within %s s", self.slot.address, self.limits.first_message_timeout)
             await self._close({"type": "refused", "message": tickets.NOT_VALID}, REFUSED)
             return None
         if message["type"] != "websocket.receive":
@@ -280,30 +337,42 @@ class Session:
     async def _open_ssh(self, first):
         from .. import labssh
         from ..models import Stack
-        grant = self.grant
+        grant, limit = self.grant, self.limits.ssh_open_timeout
+        deadline = asyncio.timeout(limit)
 
         def prepare():
             stack = Stack.objects.get(pk=grant.stack_id)
             return labssh.login_for(stack, grant.username, grant.port)
         try:
-            login = await _db(prepare)()
-            self.conn, seen = await labssh.connect(login)
-            await _db(labssh.remember_host_key)(login, seen)
-            cols, rows = _size(first)
-            self.process = await self.conn.create_process(term_type="xterm-256color", term_size=(cols, rows),
-                                                          encoding=None)
+            # A lab may accept the connection and then answer nothing (a
+            # frozen machine): the whole opening has one deadline.
+            async with deadline:
+                login = await _db(prepare)()
+                self.conn, seen = await labssh.connect(login, timeout=min(limit, labssh.CONNECT_TIMEOUT))
+                await _db(labssh.remember_host_key)(login, seen)
+                cols, rows = _size(first)
+                buffer = self.limits.session_buffer
+                # The window is what the lab may send before the gateway
+                # has passed it on to the browser.
+                self.process = await self.conn.create_process(term_type="xterm-256color", term_size=(cols, rows),
+                                                              encoding=None, window=buffer)
+                self.process.channel.set_write_buffer_limits(high=buffer)
             return True
         except labssh.HostKeyChanged:
             self._close_ssh()
             await self._close({"type": "error", "message": HOST_KEY, "retry": False}, LAB_ERROR)
         except (TimeoutError, OSError, asyncssh.Error) as exc:
-            log.warning("terminal: cannot log in to stack %s at %s:%s (%s)", grant.stack_name, grant.host,
-                        grant.port, exc.__class__.__name__)
+            why = f"no shell within {limit} s" if deadline.expired() else exc.__class__.__name__
+            log.warning("terminal: cannot log in to stack %s at %s:%s for %s (%s)", grant.stack_name, grant.host,
+                        grant.port, self.slot.address, why)
             self._close_ssh()
             await self._close({"type": "error", "message": LAB_DOWN, "retry": True}, LAB_ERROR)
         return False
 
     async def _lab_to_browser(self):
+        # uvicorn's send waits while its transport holds more than its high
+        # water mark; meanwhile the channel is not read, and its window
+        # stops the lab.
         try:
             while True:
                 data = await self.process.stdout.read(16384)
@@ -324,11 +393,8 @@ class Session:
                 return
             data = message.get("bytes")
             if data is not None:
-                if not self.grant.read_only and len(data) <= MAX_MESSAGE:
-                    try:
-                        self.process.stdin.write(data)
-                    except (BrokenPipeError, asyncssh.Error):
-                        return  # the lab's side is gone; the pump says so
+                if not await self._input(data):
+                    return  # the lab's side or the browser is gone; the pump says so
                 continue
             try:
                 control = json.loads(message.get("text") or "")
@@ -337,6 +403,49 @@ class Session:
             if isinstance(control, dict) and control.get("type") == "resize":
                 cols, rows = _size(control)
                 self.process.change_terminal_size(cols, rows)
+
+    async def _input(self, data):
+        """Pass the browser's bytes to the lab once it has room for them;
+        False when either side is gone."""
+        if len(data) > MAX_MESSAGE:
+            log.info("terminal: a message of %s bytes from %s on stack %s is over the limit", len(data),
+                     self.slot.address, self.grant.stack_name)
+            await self._json({"type": "too-large", "limit": MAX_MESSAGE,
+                              "message": TOO_LARGE.format(kb=MAX_MESSAGE // 1024)})
+            return True
+        if self.grant.read_only:
+            return True
+        try:
+            self.process.stdin.write(data)
+            return await self._drained()
+        except (BrokenPipeError, ConnectionError, asyncssh.Error):
+            return False
+
+    async def _drained(self):
+        """Wait until the channel's buffer is below its bound again. The
+        WebSocket is not read meanwhile (and so not its disconnect either):
+        a browser that has gone shows when written to, every PROBE_INTERVAL."""
+        drain = asyncio.ensure_future(self.process.stdin.drain())
+        try:
+            while True:
+                done, _ = await asyncio.wait({drain}, timeout=PROBE_INTERVAL)
+                if done:
+                    drain.result()
+                    return True
+                if not await self._browser_is_there():
+                    return False
+        finally:
+            drain.cancel()
+
+    async def _browser_is_there(self):
+        try:
+            # An empty message: nothing for the terminal to show.
+            await asyncio.wait_for(self.send({"type": "websocket.send", "bytes": b""}), PROBE_INTERVAL)
+        except TimeoutError:
+            return True  # there, and not reading either; uvicorn's pings end it if it is dead
+        except Exception:  # uvicorn's ClientDisconnected, an OSError: gone
+            return False
+        return True
 
     async def end(self, message, reason):
         """Close this session from the gateway's side, telling the page why."""
@@ -356,9 +465,12 @@ class Session:
             return
         self.closed = True
         try:
-            await self._json(payload)
-            await self.send({"type": "websocket.close", "code": code})
-        except Exception:  # the browser is gone already
+            # Bounded: the watcher ends sessions one after another, and a
+            # browser that reads nothing must not hold up the others.
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._json(payload)
+                await self.send({"type": "websocket.close", "code": code})
+        except Exception:  # the browser is gone already, or reads nothing
             pass
 
 
@@ -372,15 +484,11 @@ def _headers(scope):
     return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
 
 
-def _same_origin(headers, scope):
-    """The WebSocket comes from the gateway's own page (its origin is ours)."""
-    origin, host = headers.get("origin"), headers.get("host")
-    if not origin or not host:
-        return False
-    scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "ws"), "http")
-    forwarded = headers.get("x-forwarded-proto")
-    schemes = {scheme, forwarded} if forwarded in ("http", "https") else {scheme}
-    return origin in {f"{s}://{host}" for s in schemes}
+def _client(scope):
+    """The client's address, as uvicorn has it (behind a trusted proxy: the
+    one it forwarded for)."""
+    client = scope.get("client")
+    return client[0] if client else "an unknown address"
 
 
 def _cookies(scope):

@@ -5,14 +5,27 @@ import asyncio
 import logging
 import threading
 
+from .limits import MAX_MESSAGE
+
 log = logging.getLogger(__name__)
 
 
 def config(app, host, port, **options):
+    """uvicorn's settings for the gateway.
+
+    This WebSocket implementation stops reading a socket until the
+    application has taken the message it read, which is what lets the
+    gateway push back on a learner who sends faster than the lab reads.
+    Compression is off: every message that one read of the socket brings is
+    inflated at once, before the application sees any, and a few hundred
+    kilobytes of compressed zeros inflate to hundreds of megabytes. A
+    message up to four times MAX_MESSAGE is read whole and answered
+    ``too-large``; a longer one closes the socket (1009).
+    """
     import uvicorn
     return uvicorn.Config(app, host=host, port=port, ws="websockets-sansio", lifespan="on", log_config=None,
-                          proxy_headers=True, ws_max_size=1 << 20, ws_ping_interval=20, ws_ping_timeout=20,
-                          **options)
+                          proxy_headers=True, ws_max_size=4 * MAX_MESSAGE, ws_per_message_deflate=False,
+                          ws_ping_interval=20, ws_ping_timeout=20, **options)
 
 
 class Background:

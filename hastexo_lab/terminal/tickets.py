@@ -127,15 +127,17 @@ USED = "This terminal link was used already. Reload the page to open your lab's 
 NOT_READY = "Your lab is not running right now; it reconnects when it is back."
 
 
-def redeem(token, browser_key):
+def redeem(token, browser_key, client=None):
     """The Grant a ticket gives, once; TicketRefused (logged) for anything else.
-    ``browser_key``: the key the browser presented, or a list of its keys."""
+    ``browser_key``: the key the browser presented, or a list of its keys;
+    ``client``: the address it came from, for the log."""
+    sender = f" from {client}" if client else ""
     if not isinstance(token, str) or not _TOKEN.fullmatch(token):
-        return _refuse("malformed ticket", NOT_VALID)
+        return _refuse(f"malformed ticket{sender}", NOT_VALID)
     ticket = TerminalTicket.objects.select_related("stack").filter(token_hash=_digest(token)).first()
     if ticket is None:
-        return _refuse("unknown ticket", NOT_VALID)
-    where = f"(ticket {ticket.pk}, stack {ticket.stack.name})"
+        return _refuse(f"unknown ticket{sender}", NOT_VALID)
+    where = f"(ticket {ticket.pk}, stack {ticket.stack.name}){sender}"
     presented = [browser_key] if isinstance(browser_key, str) else list(browser_key or ())[:MAX_KEYS]
     if not any(valid_browser_key(key) and secrets.compare_digest(_digest(key), ticket.browser_hash)
                for key in presented):

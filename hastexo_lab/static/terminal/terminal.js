@@ -9,6 +9,13 @@
  * the wheel) is reported to the lab page as activity, so a learner at work is
  * never taken for idle; nothing else is (see learnerInput). A button, first
  * in the tab order, turns xterm's screen reader mode on and off.
+ *
+ * Only lab pages are talked with: of this page's own origin, or of one the
+ * gateway names (data-origins). A stranger's page that opens this one gets
+ * no message from it, and what it sends is ignored.
+ *
+ * The gateway takes messages of data-max-message bytes at most: a paste is
+ * sent in parts of that size, and one over data-max-paste is not sent.
  */
 (function () {
   "use strict";
@@ -44,26 +51,77 @@
   var encoder = new TextEncoder();
   var socket = null;
   var state = "connecting";
+  var stateText = "";
   var askTimer = null;
+  var noticeTimer = null;
   var lastActivity = 0;
+  // Sockets closed in a row before the terminal was ready: each waits longer
+  // before the next try, so a busy gateway is not asked every second.
+  var failures = 0;
+  var MAX_MESSAGE = parseInt(box.getAttribute("data-max-message"), 10) || 65536;
+  var MAX_PASTE = parseInt(box.getAttribute("data-max-paste"), 10) || 1048576;
+  var labOrigins = [window.location.origin].concat(
+    (box.getAttribute("data-origins") || "").split(/\s+/).filter(function (origin) { return origin; }));
+  // The lab page's origin, once known: the only one this page sends to.
+  var ownerOrigin = null;
 
   function owner() {
     if (window.opener && !window.opener.closed) { return window.opener; }
     return window.parent !== window ? window.parent : null;
   }
 
-  // Nothing secret goes this way: requests, activity and state.
+  // Where the owner's origin can be read: a page of this origin, a frame's
+  // parent in browsers that list a frame's ancestors. Else null until the
+  // owner has answered from a lab origin.
+  function knownOrigin(target) {
+    if (ownerOrigin) { return ownerOrigin; }
+    try {
+      if (target.location.origin === window.location.origin) { return window.location.origin; }
+    } catch (e) { /* another origin */ }
+    var ancestors = window.location.ancestorOrigins;
+    if (target === window.parent && ancestors && ancestors.length && labOrigins.indexOf(ancestors[0]) >= 0) {
+      return ancestors[0];
+    }
+    return null;
+  }
+
+  // Nothing secret goes this way: requests, activity and state; still, none
+  // of it to a stranger's page.
   function tell(message) {
     var target = owner();
-    if (target) { target.postMessage(message, "*"); }
+    if (!target) { return; }
+    var origin = knownOrigin(target);
+    if (origin) {
+      target.postMessage(message, origin);
+    } else if (message.type === "hastexo-lab:need-ticket") {
+      // The browser delivers each only where the owner's origin is the one named.
+      labOrigins.forEach(function (labOrigin) { target.postMessage(message, labOrigin); });
+    }
+  }
+
+  function showText(text) {
+    stateBox.textContent = text || "";
+    stateBox.hidden = !text;
   }
 
   function setState(kind, text) {
     state = kind;
+    stateText = text || "";
+    clearTimeout(noticeTimer);
     document.body.setAttribute("data-state", kind);
-    stateBox.textContent = text || "";
-    stateBox.hidden = !text;
+    showText(stateText);
     tell({type: "hastexo-lab:state", state: kind});
+  }
+
+  // A passing word (a paste not sent), then the state's own text again.
+  function notice(text) {
+    showText(text);
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(function () { showText(stateText); }, 6000);
+  }
+
+  function tooLarge(limit) {
+    return "That paste is too large (" + Math.floor(limit / 1024) + " KB at most).";
   }
 
   function askForTicket() {
@@ -80,6 +138,8 @@
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + box.getAttribute("data-socket");
     var ws = new WebSocket(url);
     var retry = true;
+    var ready = false;
+    var retryAfter = 0;
     ws.binaryType = "arraybuffer";
     socket = ws;
     ws.onopen = function () {
@@ -87,35 +147,47 @@
     };
     ws.onmessage = function (event) {
       if (typeof event.data !== "string") {
-        term.write(new Uint8Array(event.data));
+        // (an empty one is the gateway checking that this page is still there)
+        if (event.data.byteLength) { term.write(new Uint8Array(event.data)); }
         return;
       }
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
       if (message.type === "ready") {
+        ready = true;
+        failures = 0;
         setState(message.read_only ? "read-only" : "connected", message.read_only ? "Read-only: you can watch, not type." : "");
         term.focus();
+      } else if (message.type === "too-large") {
+        notice(message.message || tooLarge(message.limit || MAX_MESSAGE));
       } else if (message.type === "refused") {
         retry = false;
         setState("refused", message.message);
       } else if (message.type === "error") {
         retry = message.retry !== false;
+        retryAfter = typeof message.retry_after === "number" ? message.retry_after * 1000 : 0;
         setState(retry ? "reconnecting" : "error", message.message);
       } else if (message.type === "closed") {
         setState("reconnecting", message.message);
       }
     };
-    ws.onclose = function () {
+    ws.onclose = function (event) {
       if (socket === ws) { socket = null; }
       if (!retry) { return; }
-      if (state === "connected" || state === "read-only" || state === "connecting") {
+      if (event.code === 1009) {
+        setState("reconnecting", tooLarge(MAX_MESSAGE));
+      } else if (state === "connected" || state === "read-only" || state === "connecting") {
         setState("reconnecting", "Reconnecting...");
       }
-      askTimer = setTimeout(askForTicket, 1000);
+      if (!ready) { failures += 1; }
+      var backoff = Math.min(30000, 1000 * Math.pow(2, Math.max(0, failures - 1)));
+      askTimer = setTimeout(askForTicket, Math.max(backoff, retryAfter));
     };
   }
 
+  // The lab page says the lab is back: try at once, as if for the first time.
   function reconnect() {
+    failures = 0;
     if (socket) { socket.close(); socket = null; }
     setState("reconnecting", "Reconnecting...");
     askForTicket();
@@ -173,15 +245,28 @@
     try { document.execCommand("copy"); } finally { document.removeEventListener("copy", fill, true); }
   }
 
+  // In parts the gateway takes; the gateway and the lab take them at the
+  // lab's pace, the browser keeps the rest meanwhile.
+  function sendBytes(bytes) {
+    if (!socket || socket.readyState !== WebSocket.OPEN) { return; }
+    if (bytes.length > MAX_PASTE) {
+      notice(tooLarge(MAX_PASTE));
+      return;
+    }
+    for (var start = 0; start < bytes.length; start += MAX_MESSAGE) {
+      socket.send(bytes.subarray(start, start + MAX_MESSAGE));
+    }
+  }
+
   function send(data) {
-    if (socket && socket.readyState === WebSocket.OPEN) { socket.send(encoder.encode(data)); }
+    sendBytes(encoder.encode(data));
   }
 
   term.onData(send);
   term.onBinary(function (data) {
     var bytes = new Uint8Array(data.length);
     for (var i = 0; i < data.length; i++) { bytes[i] = data.charCodeAt(i) & 255; }
-    if (socket && socket.readyState === WebSocket.OPEN) { socket.send(bytes); }
+    sendBytes(bytes);
   });
   term.onResize(function (size) {
     if (socket && socket.readyState === WebSocket.OPEN) {
@@ -217,7 +302,8 @@
   });
 
   window.addEventListener("message", function (event) {
-    if (event.source !== owner()) { return; }
+    if (event.source !== owner() || labOrigins.indexOf(event.origin) < 0) { return; }
+    ownerOrigin = event.origin;
     var message = event.data;
     if (!message || typeof message !== "object") { return; }
     if (message.type === "hastexo-lab:ticket" && typeof message.ticket === "string") {
