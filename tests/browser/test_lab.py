@@ -339,12 +339,19 @@ def test_the_terminal_is_a_real_shell_that_survives_suspend_and_resume(page, clo
     wiggle(driver)
     wait_ready(driver)
     wait_for_terminal(driver, timeout=20)
-    type_in_terminal(driver, "clear; cat f; cat count; sleep 1; cat count\n")
-
     def counts():
         text = in_terminal(driver, lambda: terminal_text(driver))
         return word in text and len(re.findall(r"^\d+$", text, re.M)) >= 2 and text
-    text = wait_until(counts, timeout=10, what="the same shell, counting on")
+    # Keys typed while the terminal is still reconnecting may be lost (a
+    # known gap of the terminal): type again if the shell does not answer.
+    for attempt in range(3):
+        type_in_terminal(driver, "clear; cat f; cat count; sleep 1; cat count\n")
+        try:
+            text = wait_until(counts, timeout=8, what="the same shell, counting on")
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     first, second = [int(n) for n in re.findall(r"^(\d+)$", text, re.M)[:2]]
     assert second > first > 0
     # Nothing the browser got holds the lab's secrets.
