@@ -4,7 +4,8 @@ multiprocess metrics.
 
 The app is installed into the LMS, so these signals are connected in every
 Celery worker the LMS's settings start, the platform's own lms-worker
-included. Only a worker that consumes the lab queue serves the metrics.
+included. Only a worker that consumes the lab queue or the checks' queue
+serves the metrics.
 """
 
 import logging
@@ -14,10 +15,13 @@ log = logging.getLogger(__name__)
 
 
 def consumes_lab_queue(consumer):
-    """Does the worker of ``consumer`` (a Celery Consumer) take lab tasks?"""
+    """Does the worker of ``consumer`` (a Celery Consumer) take lab tasks or
+    progress checks?"""
     from . import conf
+    settings = conf.get_settings()
     # The queues given with --queues, else all the app knows.
-    return conf.get_settings().task_queue in consumer.app.amqp.queues.consume_from
+    consumed = consumer.app.amqp.queues.consume_from
+    return settings.task_queue in consumed or settings.check_queue in consumed
 
 
 def _worker_ready(sender=None, **kwargs):
@@ -26,7 +30,7 @@ def _worker_ready(sender=None, **kwargs):
     if not settings.metrics_port:
         return
     if sender is None or not consumes_lab_queue(sender):
-        log.info("not the lab worker (it does not consume the lab queue): no lab metrics server here")
+        log.info("not a lab worker (it consumes neither the lab queue nor the checks' queue): no lab metrics server here")
         return
     metrics.serve_worker_metrics(settings.metrics_port, addr=settings.metrics_address, token=settings.metrics_token)
 

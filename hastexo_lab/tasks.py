@@ -68,19 +68,22 @@ def _run(task, kind, operation, stack_id, *args):
 def enqueue_check(check_id, scripts, username):
     """Send a progress check's task once the current transaction commits. The
     scripts travel with it (the author's content; no secret: the worker reads
-    the lab's key from the stack's row)."""
-    queue = conf.get_settings().task_queue
+    the lab's key from the stack's row). Checks have a queue of their own: a
+    learner's script may run for minutes, and must not hold up launches."""
+    queue = conf.get_settings().check_queue
     transaction.on_commit(lambda: check.apply_async((check_id, list(scripts), username), queue=queue))
 
 
 @shared_task(name="hastexo_lab.check", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
              max_retries=None, soft_time_limit=3_700, time_limit=3_720)
-def check(self, check_id, scripts, username):
-    """Run a progress check; while the lab comes up, look again later (never sleep)."""
+def check(self, check_id, scripts, username, failed_logins=0):
+    """Run a progress check; while the lab comes up, or cannot be reached
+    yet, look again later (never sleep). The failed logins so far travel
+    with the retry, so that they are bounded per check."""
     close_old_connections()
-    again = checks.run(check_id, scripts, username)
+    again = checks.run(check_id, scripts, username, failed_logins)
     if again:
-        raise self.retry(countdown=again)
+        raise self.retry(countdown=again.countdown, args=(check_id, scripts, username, again.failed_logins))
 
 
 def enqueue(follow):

@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from hastexo_lab import lifecycle as lc
-from hastexo_lab.models import Stack, StackLog
+from hastexo_lab.models import ProgressCheck, Stack, StackLog
 
 from .conftest import FAST_LAB
 from .helpers import ROOT, sample_template, wait_until
@@ -137,6 +137,18 @@ reply = api.launch_within_limit("course-v1:Org+Lab+2026", "learner-1", candidate
 print(json.dumps({"phase": reply.get("phase")}))
 """
 
+CHECK = """
+import json, django
+import lms
+django.setup()
+from hastexo_lab import checks, tasks
+from hastexo_lab.models import Stack
+stack = Stack.objects.get(anonymous_student_id="learner-1")
+check, _ = checks.start(stack, anonymous_student_id="learner-1", usage_id="unit", total=2)
+tasks.enqueue_check(check.pk, ["#!/bin/sh\\nexit 0\\n", "#!/bin/sh\\necho not yet >&2; exit 1\\n"], "training")
+print(json.dumps(check.pk))
+"""
+
 TOKEN = """
 import json, django
 django.setup()
@@ -193,6 +205,20 @@ def test_the_rendered_worker_and_beat_use_the_lms_broker_and_settings(deployment
         return stack is not None and stack.status == lc.CREATE_COMPLETE and stack.reachable_at is not None
     wait_until(ready, timeout=60, what="the lab worker to bring the lab up")
     assert "hastexo_lab" not in platform_worker.output().split("ready.", 1)[1], "the platform's worker took lab work"
+
+    # A progress check sent by the LMS is run by the check worker, on its own queue.
+    check_worker = running(services["hastexo-lab-check-worker"], env, "hastexo-lab-check-worker")
+    check_worker.wait_for("ready.")
+    sent = subprocess.run([sys.executable, "-c", CHECK], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert sent.returncode == 0, sent.stderr[-4000:]
+    check = ProgressCheck.objects.get(pk=json.loads(sent.stdout.strip().splitlines()[-1]))
+    wait_until(lambda: ProgressCheck.objects.get(pk=check.pk).status != "running", timeout=60,
+               what="the check worker to run the check")
+    check.refresh_from_db()
+    assert (check.status, check.passed, check.hints) == ("done", 1, ["not yet"]), check.message
+    check_worker.wait_for("Task hastexo_lab.check[")
+    assert "Task hastexo_lab.check[" not in worker.output(), "the lab worker took a check"
 
     # The beat's suspender: a lab whose deadline passed is suspended by the sweep it sends.
     beat = running(services["hastexo-lab-beat"], env, "hastexo-lab-beat")

@@ -77,10 +77,12 @@ def test_enable_renders_settings_the_block_accepts_and_secrets_made_once(tutor):
         settings = conf.parse(block)  # the block's own reader: every value accepted
         assert settings.providers["cloud"]["os_auth_url"] == PROVIDER["os_auth_url"]
         assert settings.suspend_timeout == 300 and settings.lab_usage_limit == 36_000
-        assert settings.encryption_keys == (saved["HASTEXO_LAB_ENCRYPTION_KEY"],)
         assert settings.terminal == "builtin" and settings.terminal_url == "/hastexo-lab-terminal/"
         assert settings.terminal_frame_ancestors == ("http://local.openedx.io", "http://studio.local.openedx.io")
-        assert settings.task_queue == "hastexo_lab" and settings.metrics_port == 9464
+        assert settings.task_queue == "hastexo_lab" and settings.check_queue == "hastexo_lab_checks"
+    settings = conf.parse(rendered_settings(root, "lms"))
+    assert settings.encryption_keys == (saved["HASTEXO_LAB_ENCRYPTION_KEY"],)
+    assert settings.metrics_port == 9464 and settings.metrics_token == saved["HASTEXO_LAB_METRICS_TOKEN"]
     run("config", "save")
     assert config(root)["HASTEXO_LAB_GUACAMOLE_SECRET_KEY"] == key  # stable
     # Another framing origin, and a rotation: the old key still decrypts.
@@ -138,19 +140,25 @@ def test_worker_beat_and_gateway_in_compose_and_kubernetes_and_behind_the_proxy(
     found = services(root)
     worker = found["hastexo-lab-worker"]["command"]
     # The LMS's own Celery app, broker and settings, on the lab queue only.
-    assert "celery --app=lms.celery worker --queues=hastexo_lab" in worker
+    assert "celery --app=lms.celery worker --queues=hastexo_lab " in worker
+    # The progress checks on theirs, in a worker of their own.
+    check_worker = found["hastexo-lab-check-worker"]["command"]
+    assert check_worker.startswith("celery --app=lms.celery worker --queues=hastexo_lab_checks ")
+    assert "--concurrency=4 --prefetch-multiplier=1" in check_worker
     assert found["hastexo-lab-beat"]["command"].startswith("celery --app=lms.celery beat")
     assert "--prefetch-multiplier=1" in worker
     assert "beat" in found["hastexo-lab-beat"]["command"]
     assert found["hastexo-lab-terminal"]["command"] == "hastexo-lab terminal --host 0.0.0.0 --port 8090"
-    for name in ("hastexo-lab-worker", "hastexo-lab-beat", "hastexo-lab-terminal"):
+    for name in ("hastexo-lab-worker", "hastexo-lab-check-worker", "hastexo-lab-beat", "hastexo-lab-terminal"):
         assert found[name]["environment"]["DJANGO_SETTINGS_MODULE"] == "lms.envs.tutor.production"
         assert "../apps/openedx/settings/lms:/openedx/edx-platform/lms/envs/tutor:roz" in found[name]["volumes"]
     assert "guacamole" not in found and "guacd" not in found
     deployments = {d["metadata"]["name"]: d for d in k8s(root, "deployments.yml")}
-    for name in ("hastexo-lab-worker", "hastexo-lab-beat", "hastexo-lab-terminal"):
+    for name in ("hastexo-lab-worker", "hastexo-lab-check-worker", "hastexo-lab-beat", "hastexo-lab-terminal"):
         container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
         assert container["image"] == deployments["lms"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    command = deployments["hastexo-lab-check-worker"]["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[:4] == ["celery", "--app=lms.celery", "worker", "--queues=hastexo_lab_checks"]
     assert deployments["hastexo-lab-beat"]["spec"]["replicas"] == 1
     assert {"hastexo-lab-terminal", "hastexo-lab-worker"} <= {s["metadata"]["name"] for s in k8s(root, "services.yml")}
     caddy = (root / "env" / "apps" / "caddy" / "Caddyfile").read_text()
@@ -180,11 +188,49 @@ def test_guacamole_on_request_with_its_key_wired_to_the_block(tutor):
     assert {"guacd", "guacamole"} <= deployments
 
 
+def test_each_service_gets_only_its_secrets_and_other_users_none(tutor):
+    run, root = tutor
+    run("plugins", "enable", "hastexo_lab")
+    run("config", "save", "--set", "HASTEXO_LAB_RUN_GUACAMOLE=true", "--set", "HASTEXO_LAB_TERMINAL=guacamole",
+        "--set", "HASTEXO_LAB_PROVIDERS=" + json.dumps({"cloud": PROVIDER}))
+    private = [root / "config.yml", root / "env"]
+    open_after_save = [path.name for path in private if path.stat().st_mode & 0o007]
+    run("config", "printroot")
+    saved = config(root)
+    secrets = {key: saved[f"HASTEXO_LAB_{key}"] for key in ("ENCRYPTION_KEY", "METRICS_TOKEN", "GUACAMOLE_SECRET_KEY")}
+    settings = root / "env" / "apps" / "openedx" / "settings"
+    # Studio checks lab templates with the providers' credentials, and uses no other secret.
+    for name in ("production.py", "development.py"):
+        studio = (settings / "cms" / name).read_text()
+        assert [key for key, value in secrets.items() if value in studio] == [], name
+        lms = (settings / "lms" / name).read_text()
+        assert all(value in lms for value in secrets.values()), name
+    studio = conf.parse(rendered_settings(root, "cms"))  # Studio's settings are whole without them
+    assert studio.providers["cloud"]["os_password"] == PROVIDER["os_password"]
+    # Guacamole's key: its container's only secret; on Kubernetes from a Secret, not the Deployment.
+    found = services(root)
+    holders = [name for name, service in found.items() if secrets["GUACAMOLE_SECRET_KEY"] in json.dumps(service)]
+    assert holders == ["guacamole"]
+    documents = k8s(root, "deployments.yml")
+    secret = [d for d in documents if d["kind"] == "Secret" and d["metadata"]["name"] == "hastexo-lab-guacamole"]
+    assert secret[0]["stringData"] == {"json-secret-key": secrets["GUACAMOLE_SECRET_KEY"]}
+    assert [d["metadata"]["name"] for d in documents
+            if d["kind"] != "Secret" and secrets["GUACAMOLE_SECRET_KEY"] in json.dumps(d)] == []
+    # Other users of the machine read neither config.yml nor anything rendered. Tutor 22 says when
+    # it has rendered: closed at once; Tutor 21 does not: closed as the next command starts.
+    if run.version != "21":
+        assert open_after_save == []
+    assert [path.name for path in private if path.stat().st_mode & 0o007] == [], "others can read secrets"
+
+
 @pytest.mark.parametrize("setting, message", [
     ("HASTEXO_LAB_TERMINAL=ssh", "HASTEXO_LAB_TERMINAL must be builtin or guacamole, not 'ssh'"),
     ("HASTEXO_LAB_TERMINAL_PATH=terminal", "HASTEXO_LAB_TERMINAL_PATH must be a path such as /some-path/"),
     ("HASTEXO_LAB_GUACAMOLE_PATH=/a/b/", "HASTEXO_LAB_GUACAMOLE_PATH must be one path segment"),
     ("HASTEXO_LAB_WORKER_CONCURRENCY=0", "HASTEXO_LAB_WORKER_CONCURRENCY must be a whole number from 1 to 256"),
+    ("HASTEXO_LAB_CHECK_WORKER_CONCURRENCY=0", "HASTEXO_LAB_CHECK_WORKER_CONCURRENCY must be a whole number"),
+    ("HASTEXO_LAB_CHECK_QUEUE=hastexo_lab", "HASTEXO_LAB_CHECK_QUEUE must differ from HASTEXO_LAB_TASK_QUEUE"),
+    ("HASTEXO_LAB_CHECK_QUEUE=two words", "HASTEXO_LAB_CHECK_QUEUE must be a queue name"),
     ("HASTEXO_LAB_GUACAMOLE_SECRET_KEY=not-hex", "HASTEXO_LAB_GUACAMOLE_SECRET_KEY must be 32 hex digits"),
     ("HASTEXO_LAB_PROVIDERS=[1]", "HASTEXO_LAB_PROVIDERS must be a mapping, not list"),
     ('HASTEXO_LAB_FRAME_ANCESTORS=["apps.example.com"]', "HASTEXO_LAB_FRAME_ANCESTORS must be a list of origins"),

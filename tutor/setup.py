@@ -23,7 +23,7 @@ setup(
     license="AGPL-3.0-or-later",
     packages=["tutor_hastexo_lab"],
     include_package_data=True,
-    package_data={"tutor_hastexo_lab": ["patches/*", "templates/hastexo_lab/*/*/*"]},
+    package_data={"tutor_hastexo_lab": ["patches/*", "templates/hastexo_lab/*", "templates/hastexo_lab/*/*/*"]},
     python_requires=">=3.9",
     # The current Tutor major release and the one before it.
     install_requires=["tutor>=21.0.0,<23.0.0"],

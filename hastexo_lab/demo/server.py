@@ -137,9 +137,13 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
 def _start_worker():
     from celery.worker import WorkController
 
+    from .. import conf
     from ..celery import app
 
-    worker = WorkController(app=app, pool="threads", concurrency=4, queues=["hastexo_lab"],
+    settings = conf.get_settings()
+    # One worker for both queues: the demo has one process.
+    worker = WorkController(app=app, pool="threads", concurrency=4,
+                            queues=[settings.task_queue, settings.check_queue],
                             without_heartbeat=True, without_mingle=True, without_gossip=True,
                             loglevel="WARNING")
     threading.Thread(target=worker.start, name="celery-worker", daemon=True).start()

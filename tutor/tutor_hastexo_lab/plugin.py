@@ -1,15 +1,17 @@
 """The hastexo_lab Tutor plugin: the block in the openedx image, its settings
-in the LMS and Studio, its Celery worker and beat, the terminal gateway
-behind the LMS's proxy, optionally Apache Guacamole, and the migrations at
-``tutor ... do init``. Written against Tutor's v1 hooks API (Tutor 21, 22).
+in the LMS and Studio (each with only the secrets it uses), its Celery
+workers (lab tasks, progress checks) and beat, the terminal gateway behind
+the LMS's proxy, optionally Apache Guacamole, and the migrations at ``tutor
+... do init``. Written against Tutor's v1 hooks API (Tutor 21, 22).
 """
 
 import os
 import re
 import secrets
+import stat
 from importlib import resources
 
-from tutor import hooks
+from tutor import fmt, hooks
 from tutor.exceptions import TutorError
 
 from . import __version__
@@ -42,6 +44,10 @@ DEFAULTS = {
     "OLD_ENCRYPTION_KEYS": [],
     "TASK_QUEUE": "hastexo_lab",
     "WORKER_CONCURRENCY": 4,
+    # Progress checks: their own queue and worker, so that scripts that hang
+    # on learners' labs never hold up a launch.
+    "CHECK_QUEUE": "hastexo_lab_checks",
+    "CHECK_WORKER_CONCURRENCY": 4,
     "METRICS_PORT": 9464,
     "RUN_GUACAMOLE": False,
     "GUACAMOLE_PATH": "/guacamole/",
@@ -100,9 +106,16 @@ def problems_in(config):
         port = value(key)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65_536:
             yield f"HASTEXO_LAB_{key} must be a TCP port (1-65535), not {port!r}"
-    concurrency = value("WORKER_CONCURRENCY")
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 256:
-        yield f"HASTEXO_LAB_WORKER_CONCURRENCY must be a whole number from 1 to 256, not {concurrency!r}"
+    for key in ("WORKER_CONCURRENCY", "CHECK_WORKER_CONCURRENCY"):
+        concurrency = value(key)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 256:
+            yield f"HASTEXO_LAB_{key} must be a whole number from 1 to 256, not {concurrency!r}"
+    for key in ("TASK_QUEUE", "CHECK_QUEUE"):
+        if not isinstance(value(key), str) or not re.fullmatch(r"[A-Za-z0-9._:-]+", value(key)):
+            yield f"HASTEXO_LAB_{key} must be a queue name (letters, digits, . _ : -), not {value(key)!r}"
+    if value("CHECK_QUEUE") == value("TASK_QUEUE"):
+        yield ("HASTEXO_LAB_CHECK_QUEUE must differ from HASTEXO_LAB_TASK_QUEUE: on one queue, slow progress "
+               "checks hold up launches")
     for key in ("PROVIDERS", "SETTINGS"):
         if not isinstance(value(key), dict):
             yield f"HASTEXO_LAB_{key} must be a mapping, not {type(value(key)).__name__}"
@@ -128,16 +141,51 @@ def problems_in(config):
                "your own Guacamole with guacamole_url (and guacamole_api_url) in HASTEXO_LAB_SETTINGS")
 
 
-# The block's settings the plugin writes itself (see patches/openedx-common-settings).
-MANAGED = {"providers", "terminal", "terminal_url", "terminal_frame_ancestors", "task_queue", "encryption_keys",
-           "metrics_token", "metrics_port", "metrics_address", "guacamole_secret_key"}
+# The block's settings the plugin writes itself (see templates/hastexo_lab/openedx-settings).
+MANAGED = {"providers", "terminal", "terminal_url", "terminal_frame_ancestors", "task_queue", "check_queue",
+           "encryption_keys", "metrics_token", "metrics_port", "metrics_address", "guacamole_secret_key"}
 
 # Patches: one file per patch in patches/, named by the patch.
 for name in sorted(os.listdir(os.path.join(HERE, "patches"))):
     with open(os.path.join(HERE, "patches", name), encoding="utf-8") as handle:
         hooks.Filters.ENV_PATCHES.add_item((name, handle.read()))
 
+
+def _template(*path):
+    return resources.files("tutor_hastexo_lab").joinpath("templates", NAME, *path).read_text(encoding="utf-8")
+
+
+# The block's settings, one template for both: the LMS's with the secrets it
+# uses, Studio's with none but the providers' credentials (it checks lab
+# templates with them, and starts nothing).
+SETTINGS_TEMPLATE = _template("openedx-settings")
+for service in ("lms", "cms"):
+    hooks.Filters.ENV_PATCHES.add_item(
+        (f"openedx-{service}-common-settings", f'{{% set hastexo_lab_service = "{service}" %}}' + SETTINGS_TEMPLATE))
+
+
+def restrict(root):
+    """Take every permission away from other users on what holds the secrets:
+    config.yml, and the rendered environment (its folder: the containers read
+    their settings through bind mounts, which the folder's mode does not
+    affect, so the files themselves keep theirs)."""
+    for path in (os.path.join(root, "config.yml"), os.path.join(root, "env")):
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            if mode & stat.S_IRWXO:
+                os.chmod(path, mode & ~stat.S_IRWXO)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            fmt.echo_alert(f"hastexo_lab: could not make {path} private to its owner: {exc}")
+
+
+# Tutor 22 says when it has rendered the environment; Tutor 21 does not, so
+# there it is done as every command starts (after the first render, the next
+# command closes it).
+if hasattr(hooks.Actions, "ENV_SAVED"):
+    hooks.Actions.ENV_SAVED.add()(lambda root_env, config: restrict(os.path.dirname(root_env)))
+hooks.Actions.PROJECT_ROOT_READY.add()(restrict)
+
 # `tutor local|dev|k8s do init`: the block's migrations, in the LMS's job container.
-hooks.Filters.CLI_DO_INIT_TASKS.add_item((
-    "lms", resources.files("tutor_hastexo_lab").joinpath("templates", NAME, "tasks", "lms", "init.sh")
-    .read_text(encoding="utf-8")))
+hooks.Filters.CLI_DO_INIT_TASKS.add_item(("lms", _template("tasks", "lms", "init.sh")))
