@@ -30,7 +30,7 @@ def _worker_ready(sender=None, **kwargs):
     if not settings.metrics_port:
         return
     if sender is None or not consumes_lab_queue(sender):
-        log.info("not a lab worker (it consumes neither the lab queue nor the checks' queue): no lab metrics server here")
+        log.info("not a lab worker (it consumes neither the lab queue nor the checks' queue): no lab metrics here")
         return
     metrics.serve_worker_metrics(settings.metrics_port, addr=settings.metrics_address, token=settings.metrics_token)
 
