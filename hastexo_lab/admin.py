@@ -2,6 +2,8 @@
 stacks only through the lifecycle: an action queues the real suspend,
 resume, delete or reconcile (``ops``), after a confirmation page."""
 
+import hashlib
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
@@ -52,6 +54,14 @@ class StatusFilter(admin.SimpleListFilter):
 
 # Fields never shown: the lab's secrets, and what the author wrote (large).
 SECRET_FIELDS = ("private_key_encrypted", "password_encrypted")
+# The launch candidates carry each provider's template and environment: shown
+# as names and digests instead (``launch_candidates``).
+AUTHORED_FIELDS = ("template", "environment", "providers")
+
+
+def digest(text):
+    """A short digest that tells two templates apart without showing either."""
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12] if text else "-"
 
 
 @admin.register(Stack)
@@ -60,7 +70,7 @@ class StackAdmin(admin.ModelAdmin):
                     "suspend_by", "last_activity", "attempts")
     list_filter = (StatusFilter, "provider", NeedsOperatorFilter, "course_id")
     search_fields = ("name", "course_id", "anonymous_student_id", "learner__username", "learner__email", "ip")
-    exclude = (*SECRET_FIELDS, "template", "environment")
+    exclude = (*SECRET_FIELDS, *AUTHORED_FIELDS)
     inlines = [StackLogInline]
     actions = ["suspend_stacks", "resume_stacks", "delete_stacks", "reconcile_stacks"]
     list_select_related = ("learner",)
@@ -68,7 +78,20 @@ class StackAdmin(admin.ModelAdmin):
     date_hierarchy = "status_changed_at"
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields if f.name not in self.exclude]
+        return [*(f.name for f in self.model._meta.fields if f.name not in self.exclude), "launch_candidates"]
+
+    @admin.display(description=_("providers to try"))
+    def launch_candidates(self, obj):
+        """The providers a launch tries, in order, each with its capacity and
+        the digests of its template and environment (never their text)."""
+        candidates = [p for p in obj.providers or [] if isinstance(p, dict)]
+        if not candidates:
+            return "-"
+        return "; ".join(
+            _("%(name)s (capacity %(capacity)s, template %(template)s, environment %(environment)s)") % {
+                "name": p.get("name", "?"), "capacity": p.get("capacity", "-"),
+                "template": digest(p.get("template") or ""), "environment": digest(p.get("environment") or "")}
+            for p in candidates)
 
     def has_add_permission(self, request):
         return False

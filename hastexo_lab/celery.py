@@ -8,6 +8,12 @@ Celery settings come from the Django settings, new-style (``CELERY_BROKER_URL``
 ``XBLOCK_SETTINGS["hastexo_lab"]``. Inside Open edX the worker and beat are
 the LMS's own app (``celery --app=lms.celery``), which reads the LMS's
 old-style settings and broker: this module is not used there.
+
+The processes that send tasks need this app too: a Django site's
+``manage.py hastexo_lab suspend ...`` sends through it only when the site
+imports it (as Celery's Django guide has the project's ``__init__`` do);
+otherwise the command finds Celery's default broker, and says it cannot reach
+it. The demo's ``python -m hastexo_lab.demo.manage`` does import it.
 """
 
 import os

@@ -2,16 +2,26 @@
 find them by filter, and act on them through the lifecycle. An action never
 edits a status column: it makes the transition a learner's click or a sweep
 would, and queues the task that does the work.
+
+The tasks must reach a worker: ``check_broker`` says whether the broker can
+be reached, and whether it is this process's own (``memory://``), which no
+worker elsewhere reads; then ``WorkerHere`` runs the tasks in this process.
 """
 
+import collections
 import difflib
+import threading
+import time
 from dataclasses import dataclass, field
 
+from celery.signals import after_task_publish, task_postrun
+from celery.worker import WorkController
 from django.db.models import Q
 
-from . import api, conf, operations, sweeps, tasks
+from . import api, clouds, conf, operations, sweeps, tasks
 from . import lifecycle as lc
 from .models import Stack
+from .providers import ProviderError
 
 ACTIONS = ("suspend", "resume", "delete", "reconcile")
 # The states each action starts from (reconcile: see sweeps.reconcile_plan).
@@ -142,3 +152,163 @@ def describe(stack):
 def history(stack):
     return [{"at": e.created_at.isoformat(), "from": e.from_status, "to": e.to_status, "reason": e.reason,
              "task_id": e.task_id} for e in stack.log.order_by("created_at", "id")]
+
+
+# -- where the tasks go ------------------------------------------------------------
+
+class BrokerError(RuntimeError):
+    """The broker the lab tasks go to cannot be reached: nothing would be done."""
+
+
+# Transports whose messages stay in the process that sent them.
+IN_PROCESS_TRANSPORTS = frozenset({"memory"})
+
+
+def check_broker():
+    """Can the lab tasks be sent? Raises BrokerError (with the broker's
+    address, no password) when the broker does not answer. Returns the
+    transport's name (``"memory"``) when the broker lives in this process
+    only, so that no worker elsewhere will ever see what is sent to it; else
+    None."""
+    app = tasks.suspend_stack.app
+    with app.connection_for_write() as connection:
+        try:
+            connection.ensure_connection(max_retries=1, interval_start=0.5, interval_step=0.5, timeout=10)
+        except Exception as exc:
+            raise BrokerError(f"cannot reach the broker {connection.as_uri()}: {exc}") from None
+        transport = connection.transport.driver_type
+        return transport if transport in IN_PROCESS_TRANSPORTS else None
+
+
+class _Worker(WorkController):
+    """A worker that says when it has begun to consume."""
+
+    def __init__(self, *args, ready, **kwargs):
+        self.ready = ready
+        super().__init__(*args, **kwargs)
+
+    def on_consumer_ready(self, consumer):
+        self.ready.set()
+
+
+class WorkerHere:
+    """A Celery worker in this process, on the lab queue, for a broker no
+    other process reads: the tasks an action sends (and those they send in
+    turn: polls, retries) run here. ``wait()`` returns once every task sent
+    since the start has run, or the time is up."""
+
+    def __init__(self, concurrency=4):
+        self._sent = collections.Counter()
+        self._lock = threading.Lock()
+        self._concurrency = concurrency
+        self._worker, self._ready = None, threading.Event()
+        self._thread = None
+
+    def __enter__(self):
+        after_task_publish.connect(self._published, weak=False)
+        task_postrun.connect(self._ran, weak=False)
+        # Made in its own thread: a worker's start-up closes the database
+        # connection of the thread it is made in (Celery's Django fixup).
+        self._thread = threading.Thread(target=self._run, name="hastexo-lab-worker-here", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(60):
+            self.__exit__()
+            raise BrokerError("the worker in this process did not start")
+        return self
+
+    def _run(self):
+        self._worker = _Worker(app=tasks.suspend_stack.app, pool="threads", concurrency=self._concurrency,
+                               queues=[conf.get_settings().task_queue], without_heartbeat=True,
+                               without_mingle=True, without_gossip=True, loglevel="WARNING", ready=self._ready)
+        self._worker.start()
+
+    def __exit__(self, *exc_info):
+        after_task_publish.disconnect(self._published)
+        task_postrun.disconnect(self._ran)
+        if self._worker is not None:
+            self._worker.stop(in_sighandler=False)
+        self._thread.join(30)
+
+    def _published(self, sender=None, headers=None, **kwargs):
+        task_id = (headers or {}).get("id")
+        if task_id:
+            with self._lock:
+                self._sent[task_id] += 1
+
+    def _ran(self, sender=None, task_id=None, **kwargs):
+        with self._lock:
+            if self._sent[task_id] > 0:
+                self._sent[task_id] -= 1
+
+    def pending(self):
+        """How many of the tasks sent since the start have not run yet."""
+        with self._lock:
+            return sum(self._sent.values())
+
+    def wait(self, timeout):
+        """True once every task sent has run; False when ``timeout`` seconds passed first."""
+        deadline = time.monotonic() + timeout
+        while self.pending():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
+
+
+# States an action leaves a stack in when it did not get done.
+UNDONE = lc.FAILED | lc.PENDING | lc.IN_PROGRESS
+
+
+def results(outcome):
+    """After the work ran: each acted-on stack's status now, and its error
+    if the action left it failed or unfinished. [(name, status, error)]"""
+    names = [name for name, _ in outcome.queued]
+    rows = {s.name: s for s in Stack.objects.filter(name__in=names)}
+    found = []
+    for name in names:
+        stack = rows.get(name)
+        if stack is None:  # a delete done for a retired learner renames the stack
+            found.append((name, "gone", ""))
+            continue
+        error = (stack.error_message or stack.status_reason) if stack.status in UNDONE else ""
+        found.append((name, stack.status, error))
+    return found
+
+
+# -- zombies -----------------------------------------------------------------------
+
+@dataclass
+class Zombies:
+    """What a zombie search found, and what it could not do."""
+
+    found: list = field(default_factory=list)  # [(provider, stack name)]
+    unreachable: list = field(default_factory=list)  # [(provider, why)]
+    not_deleted: list = field(default_factory=list)  # [(provider, stack name, its status at the cloud)]
+
+
+def zombies(delete=False):
+    """Stacks at a cloud that no row accounts for (``sweeps.find_zombies``),
+    and, unlike the reaper's run of it, what could not be looked at: the
+    providers that did not answer, the zombies still there after a delete."""
+    prefix = api.NAME_PREFIX + "-"
+    result = Zombies()
+    for name in conf.get_settings().providers:
+        try:
+            clouds.get_provider(name).list_stacks(prefix=prefix)
+        except ProviderError as exc:
+            result.unreachable.append((name, str(exc)))
+    result.found = sweeps.find_zombies(delete=delete)
+    if not (delete and result.found):
+        return result
+    for provider_name in sorted({p for p, _ in result.found}):
+        wanted = {n for p, n in result.found if p == provider_name}
+        try:
+            now = clouds.get_provider(provider_name).list_stacks(prefix=prefix)
+        except ProviderError as exc:
+            result.unreachable.append((provider_name, f"the delete could not be checked: {exc}"))
+            continue
+        for info in now:
+            # A delete under way, or done, is what was asked for.
+            if info.name in wanted and not info.gone and (info.action != "DELETE" or info.failed):
+                result.not_deleted.append((provider_name, info.name, info.status))
+    return result

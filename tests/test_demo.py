@@ -183,3 +183,24 @@ def test_a_learners_shell_reaches_neither_the_demos_secrets_nor_its_clouds_nor_o
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+def test_the_demo_serves_its_metrics_as_the_lms_does_with_its_token(tmp_path):
+    """/hastexo-lab/metrics as the plugin adds it to the LMS: the demo keeps a
+    token of its own in its data folder, and the banner says where."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    proc, banner = start_command("demo", "--port", "0", "--data-dir", str(tmp_path), timeout=60, env=env)
+    try:
+        url = next(line.split()[1] for line in banner if line.strip().startswith("metrics:"))
+        token_file = tmp_path / "metrics_token"
+        assert str(token_file) in "".join(banner) and token_file.stat().st_mode & 0o777 == 0o600
+        refused = requests.get(url, timeout=30)
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+        scrape = requests.get(url, headers={"Authorization": f"Bearer {token_file.read_text().strip()}"},
+                              timeout=30)
+        assert scrape.status_code == 200, scrape.text
+        assert "hastexo_lab_stacks_needing_operator 0.0" in scrape.text
+        assert "hastexo_lab_sweep_seconds_count" in scrape.text  # the demo's sweeps ran, in its one process
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)

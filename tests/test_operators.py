@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,6 +15,7 @@ from hastexo_lab.models import Stack
 
 from .factories import make_stack
 from .helpers import ROOT, heat_for, wait_for_gone, wait_until
+from .test_commands_reach_workers import stack_at_cloud
 from .test_tasks import providers, wait_ready, wait_status
 
 CHANGELIST = "/admin/hastexo_lab/stack/"
@@ -99,7 +101,6 @@ def test_admin_filters_search_and_no_secrets(admin_client, django_user_model):
 
 
 def run(*args):
-    from io import StringIO
     out = StringIO()
     call_command("hastexo_lab", *args, stdout=out, stderr=StringIO())
     return out.getvalue()
@@ -148,21 +149,31 @@ def test_a_failing_command_exits_non_zero_with_the_message():
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.django_db
-def test_actions_by_name_and_by_filter_with_a_dry_run():
-    one, two = make_stack(lc.CREATE_COMPLETE, course_id="c1"), make_stack(lc.CREATE_COMPLETE, course_id="c1")
-    other = make_stack(lc.CREATE_COMPLETE, course_id="c2")
+@pytest.mark.django_db(transaction=True)
+def test_actions_by_name_and_by_filter_with_a_dry_run(lab_settings):
+    one, two = stack_at_cloud(course_id="c1"), stack_at_cloud(course_id="c1")
+    other = stack_at_cloud(course_id="c2")
     planned = json.loads(run("suspend", "--course", "c1", "--dry-run", "--json"))
     assert planned["dry_run"] and sorted(q["stack"] for q in planned["queued"]) == sorted([one.name, two.name])
     assert Stack.objects.filter(status=lc.SUSPEND_PENDING).count() == 0
-    assert f"{one.name}: queued: suspend" in run("suspend", one.name)
-    assert Stack.objects.get(pk=one.pk).status == lc.SUSPEND_PENDING
+    # The suite's broker is this process's own: the command does the work itself.
+    assert f"{one.name}: suspend: {lc.SUSPEND_COMPLETE}" in run("suspend", one.name)
     done = json.loads(run("suspend", "--course", "c1", "--json"))
     assert [q["stack"] for q in done["queued"]] == [two.name]
-    assert done["skipped"] == [{"stack": one.name, "why": "nothing to suspend in SUSPEND_PENDING"}]
+    assert done["skipped"] == [{"stack": one.name, "why": f"nothing to suspend in {lc.SUSPEND_COMPLETE}"}]
     assert Stack.objects.get(pk=other.pk).status == lc.CREATE_COMPLETE
     deleted = json.loads(run("delete", "--all", "--json"))
     assert len(deleted["queued"]) == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("dry_run", [(), ("--dry-run",)])
+def test_a_stack_named_that_the_action_does_not_apply_to_is_an_error(dry_run):
+    suspended = make_stack(lc.SUSPEND_COMPLETE)
+    with pytest.raises(CommandError) as error:
+        run("suspend", suspended.name, *dry_run)
+    assert f"{suspended.name} was skipped (nothing to suspend in {lc.SUSPEND_COMPLETE})" in str(error.value)
+    assert Stack.objects.get(pk=suspended.pk).status == lc.SUSPEND_COMPLETE
 
 
 @pytest.mark.django_db
@@ -187,6 +198,32 @@ def test_zombies_listed_and_deleted(cloud, lab_settings):
     assert "hxl-zombie-1" in run("zombies", "--delete")
     wait_until(lambda: not [s for s in provider.list_stacks(prefix="hxl-") if s.name == "hxl-zombie-1"
                             and not (s.action == "DELETE" and s.in_progress)], 10, what="the zombie to go")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_zombies_at_a_cloud_that_does_not_answer_are_an_error_not_none(cloud, lab_settings):
+    from hastexo_lab import clouds
+    clouds.get_provider("cloud-a").create_stack("hxl-zombie-2", "heat_template_version: 2016-10-14\n")
+    down = dict(cloud.provider_config(), os_auth_url="http://127.0.0.1:1/v3")
+    lab_settings.XBLOCK_SETTINGS = {"hastexo_lab": dict(lab_settings.XBLOCK_SETTINGS["hastexo_lab"], providers={
+        **lab_settings.XBLOCK_SETTINGS["hastexo_lab"]["providers"], "cloud-down": down})}
+    out = StringIO()
+    with pytest.raises(CommandError) as error:
+        call_command("hastexo_lab", "zombies", stdout=out, stderr=StringIO())
+    assert "cannot list the stacks at cloud-down" in str(error.value)
+    assert "cloud-a  hxl-zombie-2" in out.getvalue(), "what the clouds that answered have is still said"
+    assert "zombie stacks at the clouds that answered" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_zombie_the_cloud_would_not_delete_is_an_error(cloud, lab_settings):
+    from hastexo_lab import clouds
+    provider = clouds.get_provider("cloud-a")
+    provider.create_stack("hxl-zombie-3", "heat_template_version: 2016-10-14\n")
+    cloud.faults.add("delete", "error", status=409, count=10)
+    with pytest.raises(CommandError) as error:
+        run("zombies", "--delete")
+    assert "could not delete hxl-zombie-3 at cloud-a" in str(error.value)
 
 
 @pytest.mark.django_db

@@ -16,6 +16,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 try:
     from hastexo_cloudsim import CloudConfig, CloudSim, isolation
@@ -75,7 +76,7 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
     os.environ["HASTEXO_LAB_DEMO_DIR"] = os.path.abspath(data_dir)
     hosts = demo_hosts(host, allowed_hosts)
     os.environ["HASTEXO_LAB_DEMO_HOSTS"] = json.dumps(hosts)
-    os.environ["HASTEXO_LAB_DEMO_SETTINGS"] = json.dumps({
+    _write_settings(data_dir, {
         "providers": {"default": clouds[0].provider_config(), "backup": clouds[1].provider_config()},
         "template_dir": SAMPLES,
         "terminal_url": "/hastexo-lab-terminal/",
@@ -111,6 +112,12 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
     print(f"  clouds: {clouds[0].auth_url} (default), {clouds[1].auth_url} (backup); "
           f"machines' SSH on port {clouds[0].ssh_port}")
     print(f"  data:   {os.path.abspath(data_dir)}")
+    data = os.path.abspath(data_dir)
+    data_option = "" if data == os.path.abspath("var/demo") else f" --data-dir {data}"
+    print(f"  manage: python -m hastexo_lab.demo.manage{data_option} hastexo_lab list  (suspend, resume, ...: "
+          "its worker here does them)")
+    print(f"  metrics: {url}hastexo-lab/metrics  (Authorization: Bearer <the token in "
+          f"{os.path.join(data, 'metrics_token')}>)")
     print(f"  hosts:  {', '.join(hosts)} (--allowed-host for more)")
     if not is_loopback(host):
         print(f"  EXPOSED on {host}: whoever reaches port {port} can open any learner's lab, a shell on this "
@@ -150,6 +157,34 @@ def _start_worker():
     return worker
 
 
+def _write_settings(data_dir, block_settings):
+    """The block's settings, where the demo's Django settings read them, in
+    this process and in an operator's command beside it (for this user only:
+    they hold the fake clouds' accounts)."""
+    path = os.path.join(data_dir, "settings.json")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(block_settings, handle, indent=2)
+
+
+def _forget_taken_messages(older_than=60):
+    """The broker keeps each message it handed to the worker (in the data
+    folder, see the demo's settings). Once the worker has read one it is not
+    needed; a minute after it was taken (moving it changed its ctime), it has
+    long been read."""
+    from django.conf import settings
+
+    folder = settings.BROKER_FOLDERS["taken"]
+    now = time.time()
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        try:
+            if now - os.stat(path).st_ctime > older_than:
+                os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
 def _start_sweeps(stopping):
     """What Celery beat does in production: run the sweeps on their intervals."""
     from .. import conf, tasks
@@ -162,6 +197,7 @@ def _start_sweeps(stopping):
         while True:
             tasks.suspender()
             tasks.reconciler()
+            _forget_taken_messages()
             ticks += 1
             if ticks * settings.suspend_interval >= settings.delete_interval:
                 tasks.reaper()

@@ -5,8 +5,13 @@
     zombies   stacks at a cloud that no row accounts for (--delete)
     usage     hours running and suspended, launches, resumes, cost and saving (CSV, JSON)
 
-``--json`` prints what a script would read. Errors name what is wrong and
-exit non-zero.
+``--json`` prints what a script would read. Whatever could not be done (a
+broker or a cloud that does not answer, a stack named that was skipped, work
+done here that failed) is said and exits non-zero.
+
+An action's tasks go to the workers through the broker. A broker that lives
+in this process only (``memory://``) reaches no worker: then the command
+says so, runs the tasks itself, and returns once they are done.
 """
 
 import io
@@ -16,8 +21,15 @@ from datetime import UTC, datetime, time, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from ... import conf, ops, sweeps, usage
+from ... import conf, ops, usage
 from ...models import Stack
+from ...providers import ProviderConfigError
+
+# How long the command waits for work it does itself (a broker of this
+# process only) before it says what is not done yet: a launch's own timeout.
+WAIT_HERE = 900
+HERE = ("The broker ({transport}://) lives in this process only: no worker would receive these tasks. "
+        "Doing the work here; this returns once it is done.")
 
 
 def _filters(parser):
@@ -76,7 +88,7 @@ class Command(BaseCommand):
     def handle(self, *args, subcommand, **options):
         try:
             return getattr(self, "_" + subcommand)(**options) or None
-        except ops.FilterError as exc:
+        except (ops.FilterError, ops.BrokerError, ProviderConfigError) as exc:
             raise CommandError(str(exc)) from None
 
     # -- looking --------------------------------------------------------------
@@ -122,16 +134,42 @@ class Command(BaseCommand):
         if not names and not filtered and not options["all"]:
             raise CommandError(f"{action}: name the stacks, give a filter, or say --all")
         stacks = list(self._select(options, names))
-        outcome = ops.act(action, stacks, who="manage.py hastexo_lab", dry_run=options["dry_run"])
+        who = "manage.py hastexo_lab"
+        here = not options["dry_run"] and ops.check_broker()
+        if here:
+            self.stderr.write(HERE.format(transport=here))
+            with ops.WorkerHere() as worker:
+                outcome = ops.act(action, stacks, who=who)
+                finished = worker.wait(WAIT_HERE)
+            done = ops.results(outcome)
+        else:
+            outcome = ops.act(action, stacks, who=who, dry_run=options["dry_run"])
         if options["json"]:
-            return self._json(outcome.as_dict())
-        verb = "would" if outcome.dry_run else "queued:"
-        for name, what in outcome.queued:
-            self.stdout.write(f"{name}: {verb} {what}")
-        for name, why in outcome.skipped:
-            self.stdout.write(f"{name}: skipped, {why}")
-        self.stdout.write(f"{len(outcome.queued)} {'would be acted on' if outcome.dry_run else 'queued'}, "
-                          f"{len(outcome.skipped)} skipped.")
+            data = {**outcome.as_dict(), "done_here": bool(here)}
+            if here:
+                data["results"] = [{"stack": n, "status": st, "error": e} for n, st, e in done]
+            self._json(data)
+        elif here:
+            for name, status, error in done:
+                self.stdout.write(f"{name}: {action}: {status}" + (f" ({error})" if error else ""))
+        else:
+            verb = "would" if outcome.dry_run else "queued:"
+            for name, what in outcome.queued:
+                self.stdout.write(f"{name}: {verb} {what}")
+        if not options["json"]:
+            for name, why in outcome.skipped:
+                self.stdout.write(f"{name}: skipped, {why}")
+            acted = "would be acted on" if outcome.dry_run else "done here" if here else "queued"
+            self.stdout.write(f"{len(outcome.queued)} {acted}, {len(outcome.skipped)} skipped.")
+        problems = [f"{name} was skipped ({why})" for name, why in outcome.skipped if name in names]
+        if here:
+            undone = [f"{n} is {st}" + (f" ({e})" if e else "") for n, st, e in done if st in ops.UNDONE]
+            if not finished:
+                problems.append(f"the work was not done within {WAIT_HERE} s: " + ", ".join(undone))
+            else:
+                problems += undone
+        if problems:
+            raise CommandError(f"{action}: " + "; ".join(problems))
 
     def _suspend(self, names, **options):
         return self._act("suspend", names, options)
@@ -146,12 +184,22 @@ class Command(BaseCommand):
         return self._act("reconcile", names, options)
 
     def _zombies(self, delete, **options):
-        found = sweeps.find_zombies(delete=delete)
+        result = ops.zombies(delete=delete)
+        left = {(p, n) for p, n, _ in result.not_deleted}
         if options["json"]:
-            return self._json([{"provider": p, "stack": n, "deleted": delete} for p, n in found])
-        for provider, name in found:
-            self.stdout.write(f"{provider}  {name}" + ("  (deleting)" if delete else ""))
-        self.stdout.write(f"{len(found)} zombie stacks" + (", being deleted." if delete and found else "."))
+            self._json([{"provider": p, "stack": n, "deleted": delete and (p, n) not in left}
+                        for p, n in result.found])
+        else:
+            for provider, name in result.found:
+                self.stdout.write(f"{provider}  {name}" + ("  (deleting)" if delete and (provider, name) not in left
+                                                           else ""))
+            where = " at the clouds that answered" if result.unreachable else ""
+            self.stdout.write(f"{len(result.found)} zombie stacks{where}"
+                              + (", being deleted." if delete and result.found else "."))
+        problems = [f"cannot list the stacks at {p}: {why}" for p, why in result.unreachable]
+        problems += [f"could not delete {n} at {p} (it is {status})" for p, n, status in result.not_deleted]
+        if problems:
+            raise CommandError("zombies: " + "; ".join(problems))
 
     # -- reporting ------------------------------------------------------------
 
@@ -183,3 +231,4 @@ class Command(BaseCommand):
 
     def _json(self, data):
         self.stdout.write(json.dumps(data, indent=2, sort_keys=True))
+
