@@ -54,6 +54,11 @@ def environment_digest(template_path, providers):
     return "env" + hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:12]
 
 
+def launch_parameters(course_id):
+    """The parameters every launch gives the lab's template: the course run, as ``run``."""
+    return {"run": course_id}
+
+
 def launch(course_id, anonymous_student_id, providers, *, learner=None, lab="", protocol="ssh", port=None,
            parameters=None, launch_timeout=None, suspend_timeout=None, delete_age=None, username=""):
     """Make sure the learner's stack exists and is (being) brought up; idempotent.
@@ -65,7 +70,7 @@ def launch(course_id, anonymous_student_id, providers, *, learner=None, lab="", 
     fields = {
         "course_id": course_id, "anonymous_student_id": anonymous_student_id, "learner": learner,
         "providers": providers, "protocol": protocol, "port": port, "username": username,
-        "parameters": parameters if parameters is not None else {"run": course_id},
+        "parameters": parameters if parameters is not None else launch_parameters(course_id),
         "launch_timeout": launch_timeout or settings.launch_timeout,
         "suspend_timeout": suspend_timeout or settings.suspend_timeout,
         "delete_age": settings.delete_age if delete_age is None else delete_age,
@@ -130,7 +135,7 @@ def bring_up(stack, **fields):
         if lc.transition(stack, stack.status, lc.LAUNCH_PENDING, "launch requested", **fields):
             tasks.enqueue(operations.FollowUp("launch", stack.pk))
     else:
-        learner_is_back(stack, "the learner is back", touch_running=True)
+        learner_is_back(stack, "the learner is back")
     stack.refresh_from_db()
     return stack
 
@@ -141,7 +146,13 @@ def _activity(now, suspend_timeout, delete_age):
             "delete_by": now + timedelta(seconds=delete_age) if delete_age else None}
 
 
-def learner_is_back(stack, reason, touch_running=False):
+# A lab that is up, or on its way up (queued, created, resumed, its machine
+# still booting): a learner waiting for it is active, and the time they wait
+# is no idleness.
+COMING_UP = lc.UP | {lc.LAUNCH_PENDING, lc.CREATE_IN_PROGRESS, lc.RESUME_PENDING, lc.RESUME_IN_PROGRESS}
+
+
+def learner_is_back(stack, reason):
     """The learner is active (a keepalive, the page opened): whatever a suspend
     is doing, the lab stays up, or comes back up as soon as it can.
 
@@ -150,15 +161,15 @@ def learner_is_back(stack, reason, touch_running=False):
     suspend's re-check, just before its Heat call, fails) and asks for a
     resume (in case that re-check passed already). Then a chosen suspend is
     cancelled, and a finished or failed one is followed by a resume. Every
-    order of the two sides ends with the lab running or resuming. A running
-    lab's deadline is moved too with ``touch_running``.
+    order of the two sides ends with the lab running or resuming. A lab that
+    is running or still starting records the activity and moves its deadlines.
     """
     fields = _activity(timezone.now(), stack.suspend_timeout, stack.delete_age)
     suspending = Stack.objects.filter(pk=stack.pk, status__in=[lc.SUSPEND_PENDING, lc.SUSPEND_IN_PROGRESS])
     if suspending.update(resume_requested=True, **fields):
         operations.cancel_suspend(stack, f"{reason}: suspend cancelled")
-    elif touch_running:
-        Stack.objects.filter(pk=stack.pk, status__in=list(lc.UP)).update(**fields)
+    else:
+        Stack.objects.filter(pk=stack.pk, status__in=list(COMING_UP)).update(**fields)
     stack.refresh_from_db()
     if stack.status in (lc.SUSPEND_COMPLETE, lc.SUSPEND_FAILED, lc.RESUME_FAILED):
         tasks.enqueue(operations.request_resume(stack, reason))
@@ -293,8 +304,10 @@ def keepalive_by_name(name, suspend_timeout, delete_age):
 
     On a running lab this is exactly one statement and no log row, also when
     the last keepalive was moments ago (then nothing moves). Only a lab that
-    is not running (suspended, chosen for a suspend, absent) is read to
-    decide what to do. Returns the learner-facing status.
+    is not running (still starting, suspended, chosen for a suspend, absent)
+    is read to decide what to do: one still starting records the activity,
+    so it is not suspended, once ready, for an idleness that did not happen.
+    Returns the learner-facing status.
     """
     metrics.KEEPALIVES.inc()
     status = _touch_running(name, timezone.now(), suspend_timeout, delete_age)

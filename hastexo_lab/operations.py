@@ -105,14 +105,20 @@ def _best_effort_delete(provider_name, ref):
         log.warning("could not clean up stack %s at %s (the reaper will): %s", ref, provider_name, err)
 
 
+def _deadlines(stack, t):
+    """The suspend and delete deadlines of a lab in use from ``t`` on."""
+    return {"suspend_by": t + timedelta(seconds=stack.suspend_timeout),
+            "delete_by": t + timedelta(seconds=stack.delete_age) if stack.delete_age else None}
+
+
 def _running_fields(stack):
     t = now()
     return {
-        # Known to accept connections only once probed (unless we do not wait).
+        # Known to accept connections only once probed (unless we do not wait);
+        # the probe that finds it ready starts its deadlines again.
         "reachable_at": None if conf.get_settings().wait_for_port else t,
         "last_activity": t,
-        "suspend_by": t + timedelta(seconds=stack.suspend_timeout),
-        "delete_by": t + timedelta(seconds=stack.delete_age) if stack.delete_age else None,
+        **_deadlines(stack, t),
         "error_message": "",
         "attempts": 0,
         "resume_requested": False,
@@ -501,6 +507,11 @@ def poll(stack_id, seq, task_id=""):
     elapsed = _elapsed(stack)
     if stack.status in lc.UP and stack.reachable_at is None:
         follow = _probe(stack, elapsed)
+    elif stack.status == lc.SUSPEND_PENDING and stack.reachable_at is None:
+        # Chosen for a suspend before its machine was ready (an operator's
+        # suspend): if the learner cancels it, this chain probes again. (A
+        # suspend that starts takes the chain over, with a new poll_seq.)
+        follow = _KEEP_POLLING
     elif stack.status in lc.IN_PROGRESS:
         follow = _watch(stack, settings, elapsed, task_id)
     else:
@@ -529,7 +540,13 @@ def _probe(stack, elapsed):
             return _KEEP_POLLING
         log.warning("stack %s: %s:%s still refuses connections after %d s (%s); showing it anyway",
                     stack.name, stack.ip, port, elapsed, exc)
-    Stack.objects.filter(pk=stack.pk, reachable_at__isnull=True).update(reachable_at=now())
+    # Ready now: the learner could not use the lab while its machine booted,
+    # so its idle time (and the suspender's deadline) starts from here; a lab
+    # chosen for a suspend meanwhile keeps the deadline that chose it.
+    t = now()
+    ready = Stack.objects.filter(pk=stack.pk, reachable_at__isnull=True)
+    if not ready.filter(status__in=list(lc.UP)).update(reachable_at=t, **_deadlines(stack, t)):
+        ready.update(reachable_at=t)
     return None
 
 

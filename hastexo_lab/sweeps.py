@@ -30,12 +30,14 @@ def suspend_idle(now=None, send=None):
     """Claim running stacks whose suspend deadline has passed, and send their
     suspend tasks after the claim commits. Returns the claimed ids.
 
+    A lab whose machine is not ready yet is never claimed: its learner is
+    waiting for it, not idle (its deadline starts again once it is ready).
     Per provider, at most ``suspend_concurrency`` stacks suspend at once.
     """
     now = now or timezone.now()
     send = _send if send is None else send
     settings = conf.get_settings()
-    idle = Stack.objects.filter(status__in=list(lc.UP), suspend_by__lte=now)
+    idle = Stack.objects.filter(status__in=list(lc.UP), suspend_by__lte=now, reachable_at__isnull=False)
     claimed = []
     for provider in idle.values_list("provider", flat=True).distinct():
         claimed += _suspend_idle_at(provider, idle.filter(provider=provider).order_by("suspend_by"),

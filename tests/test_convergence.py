@@ -12,7 +12,7 @@ from hastexo_lab import lifecycle as lc
 from hastexo_lab.models import Stack
 
 from .helpers import wait_until
-from .test_tasks import providers, wait_status
+from .test_tasks import providers, wait_ready, wait_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +25,7 @@ def _settings(lab_settings):
 def test_every_stack_converges(worker, cloud):
     stacks = [api.launch("c", f"learner{i}", providers("cloud-a")) for i in range(6)]
     for stack in stacks:
-        wait_status(stack, lc.CREATE_COMPLETE)
+        wait_ready(stack)
     lost_message, lost_poll = stacks[0], stacks[1]
     # A suspend whose task message was lost: claimed, never sent.
     Stack.objects.filter(pk=lost_message.pk).update(suspend_by=timezone.now())
@@ -55,7 +55,7 @@ def test_every_stack_converges(worker, cloud):
 def test_a_keepalive_after_the_suspend_started_brings_the_lab_back(worker, cloud):
     cloud.config.durations["suspend"] = 0.5
     stack = api.launch("c", "learner1", providers("cloud-a"))
-    wait_status(stack, lc.CREATE_COMPLETE)
+    wait_ready(stack)
     Stack.objects.filter(pk=stack.pk).update(suspend_by=timezone.now())
     sweeps.suspend_idle()
     wait_status(stack, lc.SUSPEND_IN_PROGRESS)
