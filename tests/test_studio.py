@@ -92,3 +92,16 @@ def test_the_template_is_checked_by_the_labs_own_clouds(lab, workbench_settings,
     assert result["ok"] is False and "Unknown Property flavour" in result["message"]
     page = lab.get(f"/scenario/{SSH}/studio_view/?student=author").content.decode()
     assert "HastexoLabStudio" in page
+
+
+def test_the_template_check_fails_a_template_every_launch_fails(lab, workbench_settings, tmp_path):
+    # Heat's template-validate takes it; a launch, which passes the course run, fails on it.
+    (tmp_path / "lab.yaml").write_text("heat_template_version: 2016-10-14\nparameters:\n  run: {type: string}\n"
+                                       "resources:\n  v: {type: OS::Heat::Value, "
+                                       "properties: {value: {get_param: nosuch}}}\n")
+    workbench_settings.XBLOCK_SETTINGS = {"hastexo_lab": dict(workbench_settings.XBLOCK_SETTINGS["hastexo_lab"],
+                                                              template_dir=str(tmp_path))}
+    result = call(lab, SSH, "check_template", {}, student="author").json()["results"][0]
+    assert result["ok"] is False
+    assert "a launch passes (run) would fail" in result["message"]
+    assert "The Parameter (nosuch)" in result["message"]

@@ -1,6 +1,8 @@
 """``hastexo-cloudsim --check TEMPLATE [-e ENV ...] [-P name=value ...]``: a
 template judged the way the fake cloud (and so, as near as it can, Heat)
-judges it at create time, with Heat's messages; no server is started.
+judges a create of it with these environments and parameter values, with
+Heat's messages; no server is started. A create needs a value (or a default)
+for every parameter, so the check fails where one has none, naming them all.
 
 The files the template refers to with ``get_file`` (and those the
 environments' ``resource_registry`` names) are read relative to the file that
@@ -107,8 +109,14 @@ def offline_engine():
     return HeatEngine(CloudConfig(machines=False), clock=lambda: 0.0, faults=FaultInjector())
 
 
-def check(template_path, environment_paths=(), parameters=None):
-    """Judge a template: (True, summary) or (False, Heat's message)."""
+def check(template_path, environment_paths=(), parameters=None, require_values=False):
+    """Judge a template: (True, summary) or (False, Heat's message).
+
+    First as Heat's template-validate does (which needs no values), then as
+    a create with ``parameters`` would. With ``require_values``, a parameter
+    without a value fails the check as it fails the create; without, the
+    template is then judged only as far as validate goes (for templates
+    nobody has values for, such as a corpus of examples)."""
     template, environment, files = collect(template_path, environment_paths)
     engine = offline_engine()
     body = {"template": template, "environment": environment, "files": files, "parameters": parameters or {}}
@@ -118,11 +126,12 @@ def check(template_path, environment_paths=(), parameters=None):
         return False, f"ERROR: {err.message}"
     names = ", ".join(sorted(result.get("Parameters") or {})) or "none"
     try:
-        # Then, where every parameter has a value, what a create would say.
         plan = engine._plan(template, environment, files, parameters or {})
     except ApiError as err:
         if err.error_type != "UserParameterMissing":
             return False, f"ERROR: {err.message}"
+        if require_values:
+            return False, f"ERROR: {err.message} {_values_needed(template, environment, parameters)}"
         return True, (f"OK: {template_path} is a valid template (parameters: {names}); not built, since "
                       f"{err.message[0].lower() + err.message[1:]} Give values with -P name=value to build it.")
     try:
@@ -130,6 +139,17 @@ def check(template_path, environment_paths=(), parameters=None):
     except ApiError as err:
         return False, f"ERROR: {err.message}"
     return True, f"OK: {template_path} is a valid template and builds (parameters: {names})"
+
+
+def _values_needed(template, environment, parameters):
+    """What to say of the parameters a create would have no value for."""
+    declared = (_parse(template) or {}).get("parameters") or {}
+    given = {**(environment.get("parameter_defaults") or {}), **(environment.get("parameters") or {}),
+             **(parameters or {})}
+    missing = sorted(name for name, decl in declared.items()
+                     if name not in given and (not isinstance(decl, dict) or decl.get("default") is None))
+    return (f"A create needs a value for {', '.join(missing) or 'every parameter without a default'}: "
+            "give each with -P name=value, or in an environment's parameter_defaults.")
 
 
 def main(args):
@@ -144,7 +164,7 @@ def main(args):
                 return 2
             parameters[name] = value
     try:
-        ok, message = check(args.check, args.environment, parameters)
+        ok, message = check(args.check, args.environment, parameters, require_values=True)
     except (OSError, ValueError) as exc:
         print(f"hastexo-cloudsim: {exc}", file=sys.stderr)
         return 2

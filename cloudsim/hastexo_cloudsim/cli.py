@@ -39,11 +39,13 @@ def _parser():
     p.add_argument("--verbose", action="store_true", help="log every request")
     check = p.add_argument_group("judging a template instead of serving (no server is started)")
     check.add_argument("--check", metavar="TEMPLATE",
-                       help="validate TEMPLATE as the fake cloud (and Heat) would; exit 1 if it would be refused")
+                       help="judge TEMPLATE as the fake cloud (and Heat) would judge a create of it with these "
+                            "environments and parameter values; exit 1 if the create would fail")
     check.add_argument("-e", "--environment", action="append", default=[], metavar="ENV",
                        help="an environment file for --check (repeatable)")
     check.add_argument("-P", "--parameter", action="append", default=[], metavar="NAME=VALUE",
-                       help="a parameter value for --check; with any, the template is built as a create would")
+                       help="a parameter value for --check, as a create is given it (repeatable); a parameter "
+                            "without a value or a default fails the check, as it fails a create")
     return p
 
 

@@ -1129,15 +1129,18 @@ def _check_structure(plan):
 
 
 def _validation_parameters(template, user, defaults):
-    """Parameter values for validating: what is given, checked; a stand-in
-    for what is not, as Heat's validate needs no values."""
+    """Parameter values for validating: a default, checked; a stand-in for
+    what has none. Heat's validate needs no values and judges none given
+    (it validates with strict_validate off): a create judges those."""
     values = {}
     for name, schema in template.schemas.items():
         default = defaults.get(name, schema.default)
-        if user.get(name) is None and default is None:
-            values[name] = _stand_in(schema.type)
-        else:
-            values[name] = schema.value(user.get(name), default)
+        values[name] = _stand_in(schema.type) if default is None else schema.value(None, default)
+        if user.get(name) is not None:
+            try:
+                values[name] = schema.value(user[name], default)
+            except ApiError:
+                pass  # a value a create would refuse: the stand-in (or the default) stays
     check_groups = getattr(template, "_check_parameter_groups", None)
     if check_groups is not None:
         check_groups()

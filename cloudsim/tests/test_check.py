@@ -14,9 +14,39 @@ def check(*args):
 
 
 def test_the_sample_lab_template_passes():
-    status, output = check(SAMPLE_TEMPLATE)
+    status, output = check(SAMPLE_TEMPLATE, "-P", "run=course-v1:Org+Lab+2026")
     assert status == 0, output
-    assert "is a valid template" in output and "lab_user" in output
+    assert "is a valid template and builds" in output and "lab_user" in output
+
+
+BROKEN = """heat_template_version: 2016-10-14
+parameters:
+  run: {type: string}
+  flavor: {type: string}
+  image: {type: string, default: debian-12}
+resources:
+  tag: {type: OS::Heat::Value, properties: {value: {get_param: nosuch}}}
+"""
+
+
+def test_a_parameter_without_a_value_fails_as_the_create_does(tmp_path):
+    # Heat's validate takes this template; every create of it fails.
+    path = tmp_path / "lab.yaml"
+    path.write_text(BROKEN)
+    status, output = check(str(path))
+    assert status == 1, output
+    assert "The Parameter (run) was not provided." in output
+    assert "A create needs a value for flavor, run: give each with -P name=value" in output
+    # With the values a create gets, the next problem is named.
+    status, output = check(str(path), "-P", "run=course-v1:Org+Lab+2026", "-P", "flavor=m1.small")
+    assert status == 1, output
+    assert "The Parameter (nosuch) was not defined in template." in output
+    assert "Traceback" not in output
+    # A value from an environment counts, as it does for a create.
+    (tmp_path / "env.yaml").write_text("parameter_defaults:\n  flavor: m1.small\n")
+    path.write_text(BROKEN.replace("nosuch", "flavor"))
+    status, output = check(str(path), "-e", str(tmp_path / "env.yaml"), "-P", "run=x")
+    assert status == 0 and "builds" in output, output
 
 
 GROUP = """heat_template_version: 2016-10-14

@@ -117,6 +117,23 @@ def test_validate_as_heat_does(heat):
     assert "No template specified" in str(err.value)
 
 
+def test_validate_judges_no_value_given_and_a_create_preview_does(heat):
+    # Heat validates with strict validation off: a value given is shown, not
+    # judged, and neither is a reference to a parameter the template lacks.
+    # The preview of a create judges both, as the create does.
+    template = TEMPLATE.replace("resources:\n", "resources:\n  other: {type: OS::Heat::Value, "
+                                                 "properties: {value: {get_param: nosuch}}}\n")
+    result = heat.stacks.validate(template=template, parameters={"run": "far too long", "size": "abc"})
+    assert result["Parameters"]["size"]["Value"] == "abc"
+    assert result["Parameters"]["run"]["Value"] == "far too long"
+    with pytest.raises(heat_exc.HTTPBadRequest) as err:
+        heat.stacks.preview(stack_name="check", template=template, parameters={"run": "x", "size": "abc"})
+    assert "Parameter 'size' is invalid" in str(err.value)
+    with pytest.raises(heat_exc.HTTPBadRequest) as err:
+        heat.stacks.preview(stack_name="check", template=template, parameters={"run": "x"})
+    assert "The Parameter (nosuch)" in str(err.value)
+    assert list(heat.stacks.list()) == []
+
 def test_resource_types_and_template_versions(heat):
     names = [t.resource_type for t in heat.resource_types.list()]
     assert "OS::Heat::RandomString" in names and "OS::Nova::Server" in names

@@ -121,10 +121,16 @@ class Provider(ABC):
         wanted = set(stack_ids)
         return {info.id: info for info in self.list_stacks() if info.id in wanted}
 
-    def validate_template(self, template, environment=None, files=None):
-        """The cloud's own judgement of a template (Heat's template-validate):
-        its parameters as a dict; PermanentProviderError with the cloud's
-        message where it would refuse the template."""
+    def validate_template(self, template, environment=None, files=None, parameters=None):
+        """The cloud's own judgement of a template: its parameters as a dict;
+        PermanentProviderError with the cloud's message where it would refuse
+        the template.
+
+        Heat's template-validate judges no parameter values: a template whose
+        every create fails (a parameter nobody gives a value, a ``get_param``
+        of a parameter the template does not declare) passes it. With
+        ``parameters`` (those a launch passes), the template is also judged
+        as a create with them would be, and nothing is created."""
         raise PermanentProviderError(f"provider {self.name} cannot validate templates")
 
     @abstractmethod

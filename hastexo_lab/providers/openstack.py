@@ -5,6 +5,7 @@ which turns client exceptions into transient or permanent provider errors.
 """
 
 import logging
+import uuid
 from contextlib import contextmanager
 
 from heatclient import client as heat_client
@@ -175,11 +176,31 @@ class OpenStackProvider(Provider):
             body = self.heat.stacks.create(**fields)
         return StackInfo(name=name, id=body["stack"]["id"], status="CREATE_IN_PROGRESS")
 
-    def validate_template(self, template, environment=None, files=None):
+    def validate_template(self, template, environment=None, files=None, parameters=None):
+        fields = {"template": template, "environment": environment or {}, "files": files or {}}
         # A refusal is the answer asked for, not a failure of the call.
         with self._classified("validate template", expected=(PermanentProviderError,)):
-            result = self.heat.stacks.validate(template=template, environment=environment or {}, files=files or {})
+            result = self.heat.stacks.validate(**fields)
+        if parameters is not None:
+            self._preview(dict(fields, parameters=parameters))
         return dict(result.get("Parameters") or {})
+
+    def _preview(self, fields):
+        """What a create with these fields would say, from Heat's create
+        preview: it validates as a create does (every parameter needs a
+        value, every property is resolved) and creates nothing. Heat
+        refuses a preview named as a stack of the project, so the name is
+        new each time."""
+        name = f"template-check-{uuid.uuid4().hex[:12]}"
+        try:
+            with self._classified("preview template", expected=(PermanentProviderError,)):
+                self.heat.stacks.preview(stack_name=name, disable_rollback=True, **fields)
+        except PermanentProviderError as err:
+            given = ", ".join(sorted(fields["parameters"])) or "none"
+            heat_says = err.message.removeprefix(f"Provider {self.name!r}: ")
+            raise PermanentProviderError(
+                f"Provider {self.name!r}: a stack created from this template with the parameters a launch "
+                f"passes ({given}) would fail: {heat_says}", err.status) from err
 
     def get_stack(self, ref):
         try:
