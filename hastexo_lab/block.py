@@ -13,7 +13,7 @@ from xblock.utils.resources import ResourceLoader
 from xblock.utils.studio_editable import StudioEditableXBlockMixin
 from xblock.validation import ValidationMessage
 
-from . import api, authoring, clouds, conf, handlers, i18n, viewers
+from . import api, authoring, clouds, conf, handlers, i18n, page, viewers
 from .block_grading import LabGradingMixin
 from .block_olx import LabOlxMixin
 from .providers import ProviderConfigError, ProviderError
@@ -222,6 +222,7 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             "checks": bool(self.tests),
             "fullscreen": self.enable_fullscreen != "false",
             "observer": self.observing,
+            "suspend_timeout": self._lab_options()["suspend_timeout"],
         })
         return frag
 
@@ -252,11 +253,9 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
                                             learner=self._django_user(), lab=self.environment_key,
                                             protocol=self.stack_protocol, port=self._selected_port(),
                                             username=self.stack_user_name, **self._lab_options())
-        else:
-            reply = api.status_for(api.find(self.stack_name))
-        if reply["phase"] == api.READY and not self.hidden:
-            reply["terminal_url"] = self._terminal_url()
-        return reply
+            return self._shaped(reply, api.find(self.stack_name))
+        stack = api.find(self.stack_name)
+        return self._shaped(api.status_for(stack), stack)
 
     @handlers.json_handler
     def keepalive(self, data, suffix=""):
@@ -267,8 +266,13 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
         reply = api.keepalive_by_name(self.stack_name, options["suspend_timeout"], options["delete_age"])
         if reply["phase"] == api.READY:
             self.note_use(self.stack_name)
-            if not self.hidden:
-                reply["terminal_url"] = self._terminal_url()
+        return self._shaped(reply, api.find(self.stack_name))
+
+    def _shaped(self, reply, stack):
+        """A status reply with the lab's clock, and a ready lab's terminal address."""
+        reply.update(page.times(stack))
+        if reply["phase"] == api.READY and not self.hidden:
+            reply["terminal_url"] = self._terminal_url()
         return reply
 
     @XBlock.handler
@@ -303,7 +307,7 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             # Over a blocking usage limit the lab is removed, not built again.
             api.delete(stack, reason="reset by the learner", relaunch=api.blocking_verdict(stack) is None)
             stack.refresh_from_db()
-        return api.status_for(stack)
+        return self._shaped(api.status_for(stack), stack)
 
     @handlers.json_handler
     def set_port(self, data, suffix=""):
@@ -350,10 +354,11 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
                 read_only=self.read_only, ttl=conf.get_settings().terminal_ticket_ttl)
             if reply["ticket"] is None:
                 reply.update(api.status_for(stack))
-        response = _private_json(reply)
+        response = page.private_json(reply)
         if fresh_key:
             # Written out: webob knows no Partitioned, which HTTPS needs (browser_cookie says why).
-            response.headerlist.append(("Set-Cookie", tickets.browser_cookie(browser_key, https=_is_https(request))))
+            cookie = tickets.browser_cookie(browser_key, https=page.is_https(request))
+            response.headerlist.append(("Set-Cookie", cookie))
         return response
 
     @handlers.json_handler
@@ -406,6 +411,9 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             reply.update(passed=check.passed, total=check.total)
             reply["message"] = str(self._i18n(_("{passed} of {total} checks passed."))).format(
                 passed=check.passed, total=check.total)
+            score = page.score(self.get_score(), self._best_check(), self.weight, len(self.tests))
+            if score is not None:
+                reply["score"] = score
         else:
             reply["message"] = str(self._i18n(_("Your progress was checked.")))
         if self.show_hints_on_error and check.hints:
@@ -435,7 +443,7 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
                 log.error("lab %s: %s", self.scope_ids.usage_id, exc)
                 reply["message"] = str(self._i18n(_("The lab's remote desktop service is not answering. "
                                                     "Please try again in a moment.")))
-        return _private_json(reply)
+        return page.private_json(reply)
 
     # -- helpers ----------------------------------------------------------------
 
@@ -525,7 +533,8 @@ class LabBlock(LabGradingMixin, LabOlxMixin, StudioEditableXBlockMixin, XBlock):
             result = {"provider": candidate["name"], "ok": False}
             try:
                 provider = clouds.get_provider(candidate["name"])
-                parameters = provider.validate_template(candidate["template"], _yaml_or_empty(candidate["environment"]))
+                parameters = provider.validate_template(candidate["template"], _yaml_or_empty(candidate["environment"]),
+                                                        parameters=api.launch_parameters(self.course_run))
                 result.update(ok=True, message=str(self._i18n(_("Accepted. Parameters: {names}"))).format(
                     names=", ".join(sorted(parameters)) or "-"))
             except (ProviderError, ProviderConfigError) as exc:
@@ -583,21 +592,6 @@ def _yaml_or_empty(text):
     except yaml.YAMLError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _private_json(reply):
-    """A JSON reply that holds a credential (a ticket, a blob): never cached."""
-    from webob import Response
-    response = Response(status=200, content_type="application/json", charset="utf-8", body=json.dumps(reply).encode())
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _is_https(request):
-    """Was the page's request made over HTTPS (here, or at the proxy in front)?"""
-    environ = request.environ
-    return "https" in (environ.get("wsgi.url_scheme"), environ.get("HTTP_X_FORWARDED_PROTO"),
-                       "https" if environ.get("HTTPS") == "on" else None)
 
 
 def _object(data):

@@ -8,7 +8,8 @@ import sys
 def _demo_parser(sub):
     p = sub.add_parser("demo", help="run the lab block in the workbench against fake clouds",
                        description="Run the xblock-sdk workbench with the lab block, a Celery worker and two "
-                                   "fake clouds in one process (SQLite, in-memory broker).")
+                                   "fake clouds in one process (SQLite, a broker in folders of its data folder: "
+                                   "no server).")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: %(default)s); one that is not loopback needs --expose")
     p.add_argument("--expose", action="store_true",
@@ -43,7 +44,8 @@ def run_demo(args):
 def _cloudsim_parser(sub):
     p = sub.add_parser("cloudsim", help="run the fake cloud, or judge a template (--check TEMPLATE)",
                        description="The fake OpenStack cloud (the hastexo-lab-cloudsim package): "
-                                   "`hastexo-lab cloudsim --check TEMPLATE [-e ENV]` validates a lab template "
+                                   "`hastexo-lab cloudsim --check TEMPLATE -P run=COURSE_RUN [-e ENV]` validates a lab "
+                                   "template "
                                    "the way it (and Heat) would; without --check it serves. "
                                    "`hastexo-lab cloudsim --help` lists its options.", add_help=False)
     p.add_argument("args", nargs=argparse.REMAINDER)

@@ -19,6 +19,13 @@ function HastexoLabBlock(runtime, element, config) {
   var BUSY = ["queued", "creating", "resuming", "waiting", "suspending", "deleting", "absent"];
   // Phases that wait for the learner: nothing to poll for.
   var FINAL = ["failed", "lost", "limited"];
+  // Phases of a lab that is the learner's to keep: one being waited for
+  // included. A learner's input in any of them says the lab is still wanted.
+  var KEPT = ["queued", "creating", "waiting", "resuming", "ready", "suspending", "suspended"];
+  // A suspended lab comes back on the learner's input: no more than one
+  // request for it in this long (ms).
+  var RESUME_EVERY = 2000;
+  var suspendMs = (config.suspend_timeout || 0) * 1000;
   var MAX_FAILURES = 5;
   var urls = {};
   ["status", "keepalive", "leave", "reset", "set_port", "terminal_ticket", "check_progress",
@@ -28,7 +35,9 @@ function HastexoLabBlock(runtime, element, config) {
   var state = {
     phase: null, launched: false, lastInput: Date.now(), failures: 0, statusDelay: 1000,
     statusTimer: null, keepaliveTimer: null, terminalUrl: null, keepalives: 0, stopped: false,
-    minting: false, popup: null, terminalState: ""
+    minting: false, popup: null, terminalState: "", lastKeepalive: 0, checkRunning: false,
+    // The lab's clock (ms since the epoch), from the server's replies.
+    upSince: null, suspendAt: null, readyAt: null, keptUntil: null
   };
   var terminalOrigin = config.terminal_url ? new URL(config.terminal_url, window.location.href).origin : "";
 
@@ -67,12 +76,138 @@ function HastexoLabBlock(runtime, element, config) {
 
   function setMessage(text) { setText($(".hastexo-lab-message"), text); }
 
+  // What each phase is called in the badge, and what the learner can do in
+  // it (the server's message says what is happening).
+  var PHASES = {
+    queued: [gettext("Queued"), gettext("Your lab starts as soon as the cloud takes it. Keep this page open; you can read the instructions meanwhile.")],
+    creating: [gettext("Starting"), gettext("Keep this page open; you can read the instructions meanwhile. The terminal opens by itself.")],
+    waiting: [gettext("Booting"), gettext("The lab's machine is booting; the terminal opens by itself.")],
+    resuming: [gettext("Resuming"), gettext("Everything in your lab was kept; the terminal opens by itself when it is back.")],
+    ready: [gettext("Ready"), ""],
+    suspending: [gettext("Suspending"), gettext("Move the mouse, press a key or choose Resume lab: it comes back once the suspend is done.")],
+    suspended: [gettext("Suspended"), gettext("Everything in your lab is kept. Move the mouse, press a key or choose Resume lab to continue where you left off.")],
+    deleting: [gettext("Removing"), gettext("After a reset, a fresh lab is created as soon as the old one is gone.")],
+    absent: [gettext("Starting"), gettext("A fresh lab is being asked for.")],
+    failed: [gettext("Failed"), gettext("Choose Try again: a start that failed often works a moment later.")],
+    lost: [gettext("Gone"), gettext("The work in the old lab is gone. Start a fresh lab to continue.")],
+    limited: [gettext("Limit reached"), gettext("No lab was started or resumed. Come back after the time above.")]
+  };
+
+  function duration(seconds) {
+    if (seconds < 60) { return gettext("{count} s").replace("{count}", String(Math.max(0, Math.round(seconds)))); }
+    if (seconds < 3600) { return gettext("{count} min").replace("{count}", String(Math.round(seconds / 60))); }
+    return gettext("{hours} h {minutes} min").replace("{hours}", String(Math.floor(seconds / 3600)))
+      .replace("{minutes}", String(Math.round((seconds % 3600) / 60)));
+  }
+
+  // A countdown's time: 4:05, or 1:02:09.
+  function clock(ms) {
+    var total = Math.max(0, Math.ceil(ms / 1000));
+    var hours = Math.floor(total / 3600), minutes = Math.floor(total / 60) % 60, seconds = total % 60;
+    var tail = (hours && minutes < 10 ? "0" : "") + minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
+    return hours ? hours + ":" + tail : tail;
+  }
+
+  function timeOfDay(at) {
+    return new Date(at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+  }
+
+  // The hint under the message: what the learner can do now.
+  function hintFor(phase) {
+    if (phase === "ready") {
+      if (!suspendMs || config.hidden) { return ""; }
+      return gettext("Work in the terminal below. After {time} without activity your lab is suspended; everything in it is kept.")
+        .replace("{time}", duration(suspendMs / 1000));
+    }
+    return (PHASES[phase] || ["", ""])[1];
+  }
+
+  // Times from a reply, as moments: a reply says how many seconds from now.
+  function noteTimes(reply) {
+    var now = Date.now();
+    function at(seconds) { return typeof seconds === "number" ? now + seconds * 1000 : null; }
+    var upSince = at(reply.up_for === undefined ? undefined : -reply.up_for);
+    // Moments known to the second move with each reply's delay: kept unless
+    // they really changed.
+    if (upSince === null || state.upSince === null || Math.abs(upSince - state.upSince) > 5000) {
+      state.upSince = upSince;
+    }
+    state.suspendAt = at(reply.suspend_in);
+    state.readyAt = at(reply.ready_in);
+    state.keptUntil = at(reply.kept_for);
+  }
+
+  // When the lab is suspended unless the learner does something: the page
+  // keeps it while they were active within the idle window, and the server
+  // suspend_timeout after the last keepalive, which goes out up to one
+  // keepalive interval before that window ends (said early rather than late).
+  function suspendsAt() {
+    var projected = state.lastInput + timeouts.idle - timeouts.keepalive + suspendMs;
+    if (recentlyActive() || state.suspendAt === null) { return projected; }
+    return state.suspendAt;
+  }
+
+  // The clock in the header and the estimate under the message. A ready lab
+  // shows moments (they stay put while nobody works: the page is quiet then);
+  // a lab being waited for shows the time left.
+  function showTimes() {
+    var phase = state.phase;
+    var ready = phase === "ready" && state.upSince !== null;
+    if (ready) {
+      setText($(".hastexo-lab-used dd"), timeOfDay(state.upSince));
+      setText($(".hastexo-lab-left dd"), timeOfDay(suspendsAt()));
+    }
+    show(".hastexo-lab-used", ready);
+    show(".hastexo-lab-left", ready && !!suspendMs && !config.observer);
+    var eta = "";
+    if (BUSY.indexOf(phase) >= 0 && phase !== "absent" && state.readyAt !== null) {
+      var left = state.readyAt - Date.now();
+      eta = left > 0 ? (phase === "deleting" ? gettext("Likely done in about {time}.")
+                                             : gettext("Likely ready in about {time}.")).replace("{time}", clock(left))
+        : gettext("This is taking longer than usual; it should not be long now.");
+    } else if (phase === "suspended" && state.keptUntil !== null) {
+      eta = gettext("Your lab is kept until {date}; after that, a fresh one is created.")
+        .replace("{date}", new Date(state.keptUntil).toLocaleString([], {dateStyle: "medium", timeStyle: "short"}));
+    }
+    setText($(".hastexo-lab-eta"), eta);
+    show(".hastexo-lab-eta", eta !== "");
+  }
+
+  // Buttons that cannot act in a phase are disabled, not hidden away: the
+  // learner sees what they get back once the lab is ready again.
+  function setControls() {
+    var phase = state.phase, observer = !!config.observer;
+    function able(selector, yes) {
+      var el = $(selector);
+      if (!el) { return; }
+      if (el.disabled === yes) { el.disabled = !yes; }
+    }
+    var ready = phase === "ready";
+    able(".hastexo-lab-fullscreen", ready && !observer);
+    able(".hastexo-lab-new-window", ready && !observer);
+    able(".hastexo-lab-reset", !observer && ["queued", "creating", "waiting", "ready", "resuming", "suspending",
+                                             "suspended", "failed"].indexOf(phase) >= 0);
+    able(".hastexo-lab-port", !observer);
+    able(".hastexo-lab-check", !observer && !state.checkRunning && ["waiting", "ready", "resuming", "suspending",
+                                                                    "suspended"].indexOf(phase) >= 0);
+    show(".hastexo-lab-resume", !observer && (phase === "suspended" || phase === "suspending"));
+  }
+
   function render(reply) {
     var previous = state.phase;
     state.phase = reply.phase;
     setAttr(lab, "data-phase", reply.phase);
     setAttr(lab, "class", "hastexo-lab is-" + reply.phase);
+    setAttr(lab, "data-busy", BUSY.indexOf(reply.phase) >= 0 ? "true" : "false");
+    setText($(".hastexo-lab-badge"), (PHASES[reply.phase] || [gettext("Preparing")])[0]);
     setMessage(reply.message || "");
+    setText($(".hastexo-lab-hint"), hintFor(reply.phase));
+    if (previous !== reply.phase) { $(".hastexo-lab-resume").disabled = false; }
+    noteTimes(reply);
+    show(".hastexo-lab-toolbar", true);
+    setControls();
+    showTimes();
+    if (FINAL.indexOf(reply.phase) < 0) { startKeepalives(); }
     if (reply.notice) {
       // Over the usage limit (the "warn" policy): said once, and kept in view.
       setText($(".hastexo-lab-notice"), reply.notice);
@@ -80,12 +215,10 @@ function HastexoLabBlock(runtime, element, config) {
     }
     if (reply.phase === "ready") {
       show(".hastexo-lab-error", false);
-      show(".hastexo-lab-toolbar", true);
       if (!config.hidden && reply.terminal_url) {
         // Coming back from a suspend, the old connection is dead: reconnect.
         showTerminal(reply.terminal_url, previous !== null && previous !== "ready");
       }
-      startKeepalives();
     } else {
       show(".hastexo-lab-terminal-wrap", false);
       if (reply.phase === "failed" || reply.phase === "limited") {
@@ -135,17 +268,33 @@ function HastexoLabBlock(runtime, element, config) {
       item.textContent = hint;  // what a script printed: text, never markup
       list.appendChild(item);
     });
+    var score = reply.score, line = "";
+    if (score) {
+      line = gettext("Counted for your grade: {earned} of {possible} points.")
+        .replace("{earned}", String(score.earned)).replace("{possible}", String(score.possible));
+      if (score.best_total) {
+        line += " " + gettext("Your best check so far: {passed} of {total} passed.")
+          .replace("{passed}", String(score.best_passed)).replace("{total}", String(score.best_total));
+      }
+    }
+    setText($(".hastexo-lab-score"), line);
+    show(".hastexo-lab-score", line !== "");
     lab.setAttribute("data-check", reply.status);
     if (done) { panel.focus(); }
   }
 
+  function checkRunning(running) {
+    state.checkRunning = running;
+    setControls();
+  }
+
   function followCheck(reply) {
     showCheck(reply, reply.status !== "running");
-    $(".hastexo-lab-check").disabled = reply.status === "running";
+    checkRunning(reply.status === "running");
     if (reply.status === "running") {
       setTimeout(function () {
         post(urls.check_result, {}).then(followCheck, function () {
-          $(".hastexo-lab-check").disabled = false;
+          checkRunning(false);
           showCheck({status: "failed", message: gettext("The check could not be run. Please try again.")}, true);
         });
       }, timeouts.check);
@@ -156,10 +305,10 @@ function HastexoLabBlock(runtime, element, config) {
     var button = $(".hastexo-lab-check");
     if (!button) { return; }
     button.addEventListener("click", function () {
-      button.disabled = true;
+      checkRunning(true);
       showCheck({status: "running", message: gettext("Checking your progress...")}, false);
       post(urls.check_progress, {}).then(followCheck, function () {
-        button.disabled = false;
+        checkRunning(false);
         showCheck({status: "failed", message: gettext("The check could not be run. Please try again.")}, true);
       });
     });
@@ -221,7 +370,10 @@ function HastexoLabBlock(runtime, element, config) {
         tellTerminal(target, {type: "hastexo-lab:ticket", ticket: reply.ticket});
       } else {
         tellTerminal(target, {type: "hastexo-lab:no-ticket", message: reply.message, final: !!reply.final});
-        if (reply.phase && reply.phase !== state.phase) { render(reply); }
+        if (reply.phase && reply.phase !== state.phase) {
+          render(reply);
+          scheduleStatus(0);  // the status says more (the times): asked for at once
+        }
       }
     }, function () { state.minting = false; });
   }
@@ -241,7 +393,9 @@ function HastexoLabBlock(runtime, element, config) {
   });
 
   function showError(message, withRetry) {
+    setAttr(lab, "data-busy", "false");
     setText($(".hastexo-lab-error-message"), message);
+    setText($(".hastexo-lab-error-hint"), $(".hastexo-lab-hint").textContent);
     show(".hastexo-lab-retry", withRetry);
     show(".hastexo-lab-fresh", false);
     show(".hastexo-lab-error", true);
@@ -298,13 +452,17 @@ function HastexoLabBlock(runtime, element, config) {
 
   function onServerError(error) {
     state.failures += 1;
+    setText($(".hastexo-lab-badge"), gettext("No connection"));
     if (error.status === 400 || error.status === 403 || state.failures >= MAX_FAILURES) {
       stopPolling();
+      setText($(".hastexo-lab-hint"), gettext("Your lab itself is not affected. Choose Try again in a moment."));
       showError(gettext("The lab service is not answering. Please try again in a moment."), true);
       return;
     }
     setMessage(gettext("Having trouble reaching the lab service; trying again..."));
     var delay = Math.min(1000 * Math.pow(2, state.failures), 30000) * (0.75 + Math.random() * 0.5);
+    setText($(".hastexo-lab-hint"), gettext("Your lab itself is not affected. Next try in {time}.")
+      .replace("{time}", duration(delay / 1000)));
     scheduleStatus(delay);
   }
 
@@ -348,7 +506,10 @@ function HastexoLabBlock(runtime, element, config) {
     lastInputSeen = now;
     var wasAway = !recentlyActive();
     state.lastInput = now;
-    if (wasAway && state.phase !== null && state.phase !== "failed") { sendKeepalive(); }
+    if (KEPT.indexOf(state.phase) < 0 || config.observer) { return; }
+    // Back from away; or at a suspended lab, which the learner's input brings back.
+    var suspended = state.phase === "suspended" || state.phase === "suspending";
+    if (wasAway || (suspended && now - state.lastKeepalive >= RESUME_EVERY)) { sendKeepalive(); }
   }
 
   // No "scroll": the browser scrolls the page by itself whenever it changes
@@ -404,39 +565,60 @@ function HastexoLabBlock(runtime, element, config) {
   function scheduleKeepalive() {
     var jittered = timeouts.keepalive * (0.9 + Math.random() * 0.2);
     state.keepaliveTimer = setTimeout(function () {
-      if (recentlyActive()) { sendKeepalive(); }
+      // A lab being waited for is kept as much as a ready one.
+      if (recentlyActive() && KEPT.indexOf(state.phase) >= 0) { sendKeepalive(); }
       scheduleKeepalive();
     }, jittered);
   }
 
   function sendKeepalive() {
     state.keepalives += 1;
+    state.lastKeepalive = Date.now();
     setAttr(lab, "data-keepalives", String(state.keepalives));
     post(urls.keepalive, {}).then(function (reply) {
-      if (reply.phase !== "ready" || state.phase !== "ready") {
+      var changed = reply.phase !== state.phase;
+      if (changed || reply.phase !== "ready") {
         render(reply);
-      }
-      // The reply told us the phase: the next status poll can wait.
-      if (BUSY.indexOf(reply.phase) >= 0) {
-        state.statusDelay = 1000;
-        scheduleStatus(1000);
       } else {
+        noteTimes(reply);
+      }
+      // The reply told us the phase: the next status poll can wait; a
+      // change is followed closely.
+      if (changed && BUSY.indexOf(reply.phase) >= 0) {
+        state.statusDelay = 1000;
+        scheduleStatus(reply.poll_in || 1000);
+      } else if (BUSY.indexOf(reply.phase) < 0) {
         scheduleSteadyStatus();
       }
     }, function () { /* the next keepalive or status poll tries again */ });
   }
 
+  // The learner asks for a suspended lab back: a keepalive is that request.
+  function resume() {
+    var button = $(".hastexo-lab-resume");
+    button.disabled = true;
+    state.lastInput = Date.now();
+    setText($(".hastexo-lab-hint"), gettext("Resuming your lab..."));
+    sendKeepalive();
+  }
+
   function watchIdle() {
     var warnBefore = Math.min(60000, timeouts.idle * 0.2);
+    var warnedUntil = null;
     setInterval(function () {
       var idleFor = Date.now() - state.lastInput;
       var warn = state.phase === "ready" && idleFor >= timeouts.idle - warnBefore;
       if (warn) {
+        // A countdown only ever goes down: the earliest the lab may go.
+        warnedUntil = Math.min(suspendsAt(), warnedUntil === null ? Infinity : warnedUntil);
+        setText($(".hastexo-lab-idle-left"), clock(warnedUntil - Date.now()));
         openDialog(".hastexo-lab-idle", ".hastexo-lab-still-here", document.activeElement);
       } else {
+        warnedUntil = null;
         closeDialog(".hastexo-lab-idle");
       }
       setAttr(lab, "data-idle", warn ? "true" : "false");
+      showTimes();
     }, Math.min(1000, warnBefore / 2));
   }
 
@@ -470,6 +652,7 @@ function HastexoLabBlock(runtime, element, config) {
   // -- controls ----------------------------------------------------------------
 
   function setUpControls() {
+    $(".hastexo-lab-resume").addEventListener("click", resume);
     $(".hastexo-lab-retry").addEventListener("click", function () {
       state.failures = 0;
       state.stopped = false;
@@ -500,6 +683,7 @@ function HastexoLabBlock(runtime, element, config) {
     $(".hastexo-lab-confirm-yes").addEventListener("click", function () {
       closeDialog(".hastexo-lab-confirm");
       show(".hastexo-lab-terminal-wrap", false);
+      $(".hastexo-lab-reset").disabled = true;
       $(".hastexo-lab-terminal").setAttribute("src", "about:blank");
       state.terminalUrl = null;
       post(urls.reset, {confirm: true}).then(function (reply) {
