@@ -5,7 +5,10 @@ Under its root path (the path of the ``terminal_url`` setting) it serves:
 
 - ``/``: the terminal page (xterm.js). It holds no secret and opens nothing
   by itself: the lab page that frames it (or opened it in a window of its
-  own) hands it a ticket with ``postMessage``.
+  own) hands it a ticket with ``postMessage``. Opened on its own, it says
+  that it opens from the lab's unit; between sessions it keeps what the
+  learner types, and resets the terminal for the next session, which the
+  lab's login repaints.
 - ``/static/<file>``: the page's scripts and styles.
 - ``/ws``: the WebSocket, for pages of the origins the settings name (see
   origins.py). Its first message is ``{"ticket", "cols", "rows"}``;

@@ -5,7 +5,14 @@
  * asks for one; the gateway redeems it and bridges the socket to the lab's
  * SSH session. When the lab is paused the gateway closes the socket; the
  * page shows "Reconnecting..." and asks for a new ticket until the lab is
- * back, and finds the same shell. The learner's input here (keys, clicks,
+ * back, and finds the same shell. A lab's login reattaches to its session and
+ * repaints it (screen -xRR), so every session starts on a reset terminal:
+ * what the old one showed would show twice. What the learner types while
+ * there is no session is kept (up to PENDING_MAX bytes) and sent once the
+ * next one is ready; what cannot be kept, or cannot be sent because no session
+ * will open, is refused in words. A page with no lab page to ask (opened on
+ * its own), or whose lab page does not answer, says so and how to open the
+ * terminal. The learner's input here (keys, clicks,
  * the wheel) is reported to the lab page as activity, so a learner at work is
  * never taken for idle; nothing else is (see learnerInput). A button, first
  * in the tab order, turns xterm's screen reader mode on and off.
@@ -50,6 +57,16 @@
 
   var encoder = new TextEncoder();
   var socket = null;
+  // The socket's session is ready: bytes go to the lab.
+  var live = false;
+  // Typed while there was no session: sent when the next one is ready.
+  var PENDING_MAX = 4096;
+  var pending = [];
+  var pendingBytes = 0;
+  // When the page began asking for a ticket, and last heard from its lab page.
+  var askingSince = null;
+  var lastHeard = 0;
+  var NO_ANSWER_AFTER = 10000;
   var state = "connecting";
   var stateText = "";
   var askTimer = null;
@@ -64,6 +81,18 @@
     (box.getAttribute("data-origins") || "").split(/\s+/).filter(function (origin) { return origin; }));
   // The lab page's origin, once known: the only one this page sends to.
   var ownerOrigin = null;
+
+  var ALONE = "This terminal opens from its lab's unit in the course, and no lab page is here to open it. " +
+    "Open the unit in the course to connect to your lab.";
+  var NO_ANSWER = "The lab page does not answer, so the terminal cannot connect. Open the terminal again from " +
+    "its lab's unit in the course (reload the unit if it is open).";
+  var UNREACHABLE = "The terminal's server did not take the connection (it may be restarting, or not be set up " +
+    "for this site). Trying again... If this goes on, please tell the course team.";
+  var KEPT = "What you type meanwhile is sent once the terminal is connected.";
+  var DROPPED = "What you typed meanwhile was not sent.";
+  var NOT_CONNECTED = "Not sent: the terminal is not connected.";
+  var TOO_MUCH = "Not sent: until it is connected, the terminal keeps " + Math.floor(PENDING_MAX / 1024) +
+    " KB of typing at most.";
 
   function owner() {
     if (window.opener && !window.opener.closed) { return window.opener; }
@@ -104,20 +133,34 @@
     stateBox.hidden = !text;
   }
 
+  function showState() {
+    showText(pendingBytes ? (stateText ? stateText + " " : "") + KEPT : stateText);
+  }
+
+  // The same again (the lab page's word on every request) leaves a notice up.
   function setState(kind, text) {
+    if (kind === state && (text || "") === stateText) { return; }
     state = kind;
     stateText = text || "";
     clearTimeout(noticeTimer);
     document.body.setAttribute("data-state", kind);
-    showText(stateText);
+    showState();
     tell({type: "hastexo-lab:state", state: kind});
+  }
+
+  // No session will open for what was typed: it is dropped, in words.
+  function giveUp(kind, text) {
+    var dropped = pendingBytes > 0;
+    pending = [];
+    pendingBytes = 0;
+    setState(kind, dropped ? (text ? text + " " : "") + DROPPED : text);
   }
 
   // A passing word (a paste not sent), then the state's own text again.
   function notice(text) {
     showText(text);
     clearTimeout(noticeTimer);
-    noticeTimer = setTimeout(function () { showText(stateText); }, 6000);
+    noticeTimer = setTimeout(showState, 6000);
   }
 
   function tooLarge(limit) {
@@ -127,6 +170,19 @@
   function askForTicket() {
     clearTimeout(askTimer);
     if (socket) { return; }
+    if (!owner()) {
+      // Opened on its own (a bookmark, a copied address), or its lab page
+      // has been closed: nobody will hand it a ticket.
+      giveUp("error", ALONE);
+      return;
+    }
+    var now = Date.now();
+    if (askingSince === null) { askingSince = now; }
+    if (now - Math.max(askingSince, lastHeard) >= NO_ANSWER_AFTER && state !== "error") {
+      // Not a lab page (a stranger's), or one that no longer knows this
+      // window (its tab went on to another page). Asking goes on, in case.
+      giveUp("error", NO_ANSWER);
+    }
     tell({type: "hastexo-lab:need-ticket"});
     // Until one comes (the lab may be paused): ask again now and then.
     askTimer = setTimeout(askForTicket, 3000);
@@ -135,17 +191,22 @@
   function connect(ticket) {
     if (socket) { return; }
     clearTimeout(askTimer);
+    askingSince = null;
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + box.getAttribute("data-socket");
     var ws = new WebSocket(url);
     var retry = true;
+    var opened = false;
     var ready = false;
     var retryAfter = 0;
     ws.binaryType = "arraybuffer";
     socket = ws;
     ws.onopen = function () {
+      opened = true;
       ws.send(JSON.stringify({ticket: ticket, cols: term.cols, rows: term.rows}));
     };
+    // A socket this page has given up (a reconnect) is heard no more.
     ws.onmessage = function (event) {
+      if (socket !== ws) { return; }
       if (typeof event.data !== "string") {
         // (an empty one is the gateway checking that this page is still there)
         if (event.data.byteLength) { term.write(new Uint8Array(event.data)); }
@@ -155,27 +216,45 @@
       try { message = JSON.parse(event.data); } catch (e) { return; }
       if (message.type === "ready") {
         ready = true;
+        live = true;
         failures = 0;
+        // A full reset (RIS), in order with what the terminal still has to
+        // write: the lab's login repaints its session from a clean screen.
+        term.write("\x1bc");
+        sendPending();
         setState(message.read_only ? "read-only" : "connected", message.read_only ? "Read-only: you can watch, not type." : "");
         term.focus();
       } else if (message.type === "too-large") {
         notice(message.message || tooLarge(message.limit || MAX_MESSAGE));
       } else if (message.type === "refused") {
         retry = false;
-        setState("refused", message.message);
+        live = false;
+        giveUp("refused", message.message);
       } else if (message.type === "error") {
         retry = message.retry !== false;
+        live = false;
         retryAfter = typeof message.retry_after === "number" ? message.retry_after * 1000 : 0;
-        setState(retry ? "reconnecting" : "error", message.message);
+        if (retry) {
+          setState("reconnecting", message.message);
+        } else {
+          giveUp("error", message.message);
+        }
       } else if (message.type === "closed") {
+        live = false;
         setState("reconnecting", message.message);
       }
     };
     ws.onclose = function (event) {
-      if (socket === ws) { socket = null; }
+      if (socket !== ws) { return; }
+      socket = null;
+      live = false;
       if (!retry) { return; }
       if (event.code === 1009) {
         setState("reconnecting", tooLarge(MAX_MESSAGE));
+      } else if (!opened) {
+        // Refused at the handshake (this page's origin, a limit of the
+        // gateway's) or no gateway: the browser does not say which.
+        setState("reconnecting", UNREACHABLE);
       } else if (state === "connected" || state === "read-only" || state === "connecting") {
         setState("reconnecting", "Reconnecting...");
       }
@@ -188,7 +267,12 @@
   // The lab page says the lab is back: try at once, as if for the first time.
   function reconnect() {
     failures = 0;
-    if (socket) { socket.close(); socket = null; }
+    live = false;
+    if (socket) {
+      var old = socket;
+      socket = null;
+      old.close();
+    }
     setState("reconnecting", "Reconnecting...");
     askForTicket();
   }
@@ -247,15 +331,35 @@
 
   // In parts the gateway takes; the gateway and the lab take them at the
   // lab's pace, the browser keeps the rest meanwhile.
+  function transmit(bytes) {
+    for (var start = 0; start < bytes.length; start += MAX_MESSAGE) {
+      socket.send(bytes.subarray(start, start + MAX_MESSAGE));
+    }
+  }
+
   function sendBytes(bytes) {
-    if (!socket || socket.readyState !== WebSocket.OPEN) { return; }
     if (bytes.length > MAX_PASTE) {
       notice(tooLarge(MAX_PASTE));
       return;
     }
-    for (var start = 0; start < bytes.length; start += MAX_MESSAGE) {
-      socket.send(bytes.subarray(start, start + MAX_MESSAGE));
+    if (live && socket && socket.readyState === WebSocket.OPEN) {
+      transmit(bytes);
+    } else if (state !== "connecting" && state !== "reconnecting") {
+      notice(NOT_CONNECTED);
+    } else if (pendingBytes + bytes.length > PENDING_MAX) {
+      notice(TOO_MUCH);
+    } else {
+      pending.push(bytes);
+      pendingBytes += bytes.length;
+      showState();
     }
+  }
+
+  function sendPending() {
+    var kept = pending;
+    pending = [];
+    pendingBytes = 0;
+    kept.forEach(transmit);
   }
 
   function send(data) {
@@ -304,12 +408,17 @@
   window.addEventListener("message", function (event) {
     if (event.source !== owner() || labOrigins.indexOf(event.origin) < 0) { return; }
     ownerOrigin = event.origin;
+    lastHeard = Date.now();
     var message = event.data;
     if (!message || typeof message !== "object") { return; }
     if (message.type === "hastexo-lab:ticket" && typeof message.ticket === "string") {
       connect(message.ticket);
     } else if (message.type === "hastexo-lab:no-ticket") {
-      setState(message.final ? "error" : "reconnecting", message.message || "Reconnecting...");
+      if (message.final) {
+        giveUp("error", message.message);
+      } else {
+        setState("reconnecting", message.message || "Reconnecting...");
+      }
     } else if (message.type === "hastexo-lab:reconnect") {
       reconnect();
     }
