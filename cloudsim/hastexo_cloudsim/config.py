@@ -1,6 +1,7 @@
 """Settings of one fake cloud: who may log in, where, and how slow Heat is."""
 
 import math
+import os
 import secrets
 from dataclasses import dataclass, field
 
@@ -44,6 +45,9 @@ class CloudConfig:
     fallback_ssh_port: int = 2222
     # Seconds from CREATE_COMPLETE until a new machine accepts logins.
     boot_time: float = 0.5
+    # Folders no machine sees (an empty tmpfs in its place), beyond those it
+    # never sees (see sandbox.py): where namespaces can be had.
+    private_paths: tuple = ()
 
     def __post_init__(self):
         if not _is_loopback(self.host):
@@ -61,6 +65,10 @@ class CloudConfig:
             raise ValueError("token_ttl must be a finite, positive number of seconds")
         if not self.password:
             raise ValueError("the password must not be empty")
+        self.private_paths = tuple(self.private_paths)
+        for path in self.private_paths:
+            if not (isinstance(path, str) and os.path.isabs(path) and os.path.realpath(path) != "/"):
+                raise ValueError(f"private_paths must be absolute paths of folders other than /, not {path!r}")
         for name in ("ssh_port", "fallback_ssh_port"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int) and 0 < value < 65536):

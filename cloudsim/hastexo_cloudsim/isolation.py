@@ -9,10 +9,11 @@ machine's home, not another machine's processes. The cloud's API (and the
 demo's web server) refuse connections whose other end belongs to a machine
 user, so a shell cannot drive the cloud even with its credentials.
 
-Machines keep the network, and the loopback addresses of the other
-machines: a lab's servers reach each other as on a real cloud. (A network
-namespace per machine would cut those, as the machines' SSH servers listen
-in this one.)
+Where the kernel allows, each machine also gets namespaces of its own
+(its files, processes and host name; see sandbox.py). Machines keep the
+network, and the loopback addresses of the other machines: a lab's servers
+reach each other as on a real cloud. (A network namespace per machine would
+cut those, as the machines' SSH servers listen in this one.)
 
 Not run as root, none of this can be had: the machines' shells run as the
 user running the cloud and can do whatever it can. ``MachineHost`` says so
@@ -43,7 +44,7 @@ MARKER = "hastexo cloudsim machine"
 
 NOT_ISOLATED = ("the fake cloud is not running as root: its machines' shells run as this process's own "
                 "user, and can read everything it can (a demo's secret key and database, other labs' "
-                "homes) and reach the cloud's API")
+                "homes), see and signal its processes and reach the cloud's API")
 
 # useradd's exit status when another process holds the password file's lock.
 _LOCKED = 10
@@ -65,11 +66,28 @@ class MachineUser:
 
     @classmethod
     def create(cls, home):
-        """A new system user (and group) with ``home`` as its home, which it is given."""
-        name = f"cs-{secrets.token_hex(5)}"
-        _account(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", home,
-                  "--shell", "/bin/bash", "--comment", f"{MARKER} (pid {os.getpid()})", name])
-        entry = pwd.getpwnam(name)
+        """A new system user (and group) with ``home`` as its home, which it is given.
+
+        Never with a user id that processes of a removed user still hold
+        (one stuck in the kernel outlives its user): they could reach the
+        new machine's files."""
+        held = []
+        try:
+            for _ in range(8):
+                name = f"cs-{secrets.token_hex(5)}"
+                _account(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", home,
+                          "--shell", "/bin/bash", "--comment", f"{MARKER} (pid {os.getpid()})", name])
+                entry = pwd.getpwnam(name)
+                if not processes_of_user(entry.pw_uid):
+                    break
+                log.warning("user id %s still runs processes of a removed user; not given to a machine",
+                            entry.pw_uid)
+                held.append(name)  # kept while the next is made, so that it gets another id
+            else:
+                raise OSError("no user id free of a removed user's processes")
+        finally:
+            for stale in held:
+                _account(["userdel", "--force", stale])
         user = cls(name, entry.pw_uid, entry.pw_gid)
         os.chown(home, user.uid, user.gid)
         os.chmod(home, 0o700)

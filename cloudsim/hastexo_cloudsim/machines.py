@@ -1,8 +1,9 @@
 """The fake servers' machines: an SSH server (asyncssh) for each server, with
 a real shell behind it. It listens on the server's floating IP, if one is
-associated with it, and on a loopback address of its own in 127.255.0.0/16
-(the admin API's ``/admin/machines`` lists them): the private addresses the
-cloud reports, as the template defines them, are not routed on this host.
+associated with it, and on a loopback address of its own, both from the
+process's block of them (addresses.py; the admin API's ``/admin/machines``
+lists them): the private addresses the cloud reports, as the template
+defines them, are not routed on this host.
 
 A machine accepts exactly the logins its template set up: the users of the
 server's cloud-config, with the stack's key pair (and the keys cloud-config
@@ -12,8 +13,9 @@ in the machine's own home directory; see shell.py): a second login or a
 reconnect finds the same shell and its recent output, as ``screen -xRR``
 does on a real lab. ``ssh host command`` runs the command and returns its
 output and exit status; SFTP works inside the home directory. Run as root,
-all of it runs as the machine's own OS user (see isolation.py); otherwise
-as the cloud's own.
+all of it runs as the machine's own OS user (see isolation.py) and, where
+the kernel allows, in namespaces of its own (sandbox.py); otherwise as the
+cloud's own user.
 
 Nothing runs for a machine until somebody logs in: an idle machine is one
 listening socket. Suspending the stack freezes every process of the machine
@@ -37,12 +39,14 @@ import time
 
 import asyncssh
 
-from . import isolation
+from . import addresses, isolation, sandbox
 from .config import choose_ssh_port
 from .shell import Shell
 
 log = logging.getLogger(__name__)
 
+# Seconds a machine keeps trying to listen before it gives up.
+LISTEN_PATIENCE = 2.0
 # Desktop ports (RDP, VNC): they accept connections and close them at once.
 # The machines have no desktop; this only lets a desktop lab's readiness
 # wait see the machine up, as it sees SSH.
@@ -50,7 +54,7 @@ DESKTOP_PORTS = (3389, 5901)
 
 
 def login_config(stack):
-    """{server resource name: (addresses, users, passwords)} for the servers of
+    """{server resource name: (addresses, users, passwords, host name)} for the servers of
     a fake stack, from its template as built. A server answers on its floating
     IP, if one is associated with it, and on a loopback address of its own
     (its private addresses are not routed here). Users and their keys come
@@ -87,7 +91,8 @@ def login_config(stack):
         public += [by_server[r["reference"]]] if r["reference"] in by_server else []
         addresses = [a for a in dict.fromkeys(public + [hidden.get("loopback")]) if a]
         users, passwords = _cloud_config_users(configs.get(props.get(SERVERS[r["type"]])))
-        machines[name] = (addresses, users, passwords)
+        shown = r["attributes"].get("_show") or r["attributes"]  # an AWS instance keeps the server's apart
+        machines[name] = (addresses, users, passwords, sandbox.host_name(str(shown.get("name") or name)))
         networks = r["attributes"].get("networks") or hidden.get("networks") or {}
         private[name] = [a for group in networks.values() for a in group]
     return machines, private
@@ -119,8 +124,9 @@ def _cloud_config_users(config):
 class Machine:
     """One fake server: its SSH port, its processes, its home directory."""
 
-    def __init__(self, host, stack_id, name, addresses, users, passwords):
+    def __init__(self, host, stack_id, name, addresses, users, passwords, hostname=None):
         self.host, self.stack_id, self.name, self.addresses = host, stack_id, name, list(addresses)
+        self.hostname = hostname or sandbox.host_name(name)
         self.users = {user: {asyncssh.import_public_key(k).export_public_key() for k in keys if k.strip()}
                       for user, keys in users.items()}
         self.passwords = passwords
@@ -130,10 +136,14 @@ class Machine:
         self.desktop = []  # the listeners of DESKTOP_PORTS
         self.shell = None  # the one shell session, started at the first terminal login
         self.groups = set()  # process groups of this machine (shell and commands)
+        self.entries = set()  # in its namespaces: the nsenter processes of its shell and commands
         self.frozen = False
         self.user = None  # its OS user (isolation.MachineUser), made at the first login where it can be
+        self.sandbox = None  # its namespaces (sandbox.Sandbox), made with the user where they can be
         self._user_made = asyncio.Lock()
         self.destroyed = False
+        self.failure = None  # why it cannot listen, once it has given up
+        self.first_refusal = None  # when its last try to listen began failing
 
     # -- the port ---------------------------------------------------------------
 
@@ -179,35 +189,53 @@ class Machine:
         pids = {pid for pid, _ in members}
         if self.user is not None:
             pids.update(isolation.processes_of_user(self.user.uid))
+        # nsenter stops itself once it sees what it waits for stop, and goes
+        # on only when told. Stopped here first, it would stop itself again
+        # after being told; killed, it would not reap what it waits for (an
+        # orphan of the namespace, which holds the namespace's end up). It
+        # ends by itself once what it waits for has.
+        for proc in list(self.entries):
+            if not _running(proc):
+                self.entries.discard(proc)
+            elif signum == signal.SIGCONT:
+                pids.add(proc.pid)
         for pid in pids:
             try:
                 os.kill(pid, signum)
             except ProcessLookupError:
                 pass
 
-    async def account(self):
-        """The options that run a process as the machine's user, made at its
-        first use ({} where machines cannot have users: not root)."""
+    async def launcher(self, argv):
+        """``argv`` as the command that runs it on the machine, and Popen's
+        options for it: in the machine's namespaces as its user, or as its
+        user, or as this process's (what this computer allows). The user
+        and namespaces are made at the first use."""
         if not self.host.isolating:
-            return {}
+            return argv, {}
         async with self._user_made:
             if self.destroyed:
                 raise OSError("the machine has been deleted")
+            loop = asyncio.get_running_loop()
             if self.user is None:
-                loop = asyncio.get_running_loop()
                 self.user = await loop.run_in_executor(None, isolation.MachineUser.create, self.home)
                 log.info("machine %s runs as user %s", self.name, self.user.name)
-        return self.user.spawn_options()
+            if self.host.confining and (self.sandbox is None or not self.sandbox.alive()):
+                self.sandbox = await loop.run_in_executor(
+                    None, sandbox.Sandbox.start, self.home, self.hostname, self.user.uid, self.user.gid,
+                    self.host.hidden)
+                log.info("machine %s has namespaces of its own (process %s)", self.name, self.sandbox.pid)
+        if self.sandbox is not None:
+            return self.sandbox.enter(argv), {}
+        return argv, self.user.spawn_options()
 
     async def freeze(self):
         self.frozen = True
         self.signal_all(signal.SIGSTOP)
         await self.close_port()
 
-    async def thaw(self):
+    def thaw(self):
         self.frozen = False
         self.signal_all(signal.SIGCONT)
-        await self.open()
 
     async def destroy(self):
         await self.close_port()
@@ -217,22 +245,25 @@ class Machine:
             self.shell.close()
         async with self._user_made:  # a login may be making it right now
             self.destroyed = True
+            loop = asyncio.get_running_loop()
+            if self.sandbox is not None:
+                await loop.run_in_executor(None, self.sandbox.stop)
             if self.user is not None:
-                await asyncio.get_running_loop().run_in_executor(None, self.user.delete)
+                await loop.run_in_executor(None, self.user.delete)
         shutil.rmtree(self.home, ignore_errors=True)
 
     # -- sessions ---------------------------------------------------------------
 
     def _environment(self, username, term="xterm-256color"):
         return {"HOME": self.home, "USER": username, "LOGNAME": username, "SHELL": "/bin/bash", "TERM": term,
-                "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin", "PS1": f"{username}@{self.name}:\\w$ "}
+                "LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin", "PS1": f"{username}@{self.hostname}:\\w$ "}
 
     async def _session(self, process):
         username = process.get_extra_info("username")
         try:
-            await self.account()
+            await self.launcher([])
         except OSError as exc:
-            log.error("machine %s: no user of its own to run as (%s)", self.name, exc)
+            log.error("machine %s: no user or namespaces of its own to run in (%s)", self.name, exc)
             process.stderr.write(b"this machine cannot start a shell\r\n")
             process.exit(1)
             return
@@ -246,11 +277,11 @@ class Machine:
 
     async def _run(self, process, username):
         """``ssh host command``: the command's output and exit status."""
+        argv, options = await self.launcher(["/bin/bash", "-c", process.command])
         proc = await asyncio.create_subprocess_exec(
-            "/bin/bash", "-c", process.command, cwd=self.home, env=self._environment(username),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-            **await self.account())
-        self.groups.add(proc.pid)
+            *argv, cwd=self.home, env=self._environment(username), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True, **options)
+        self._track(proc)
         feeding = asyncio.ensure_future(_copy(process.stdin, proc.stdin, close=True))
         try:
             # All of its output first, then its exit status.
@@ -260,19 +291,32 @@ class Machine:
             # The session stays in groups: what the command left running in the
             # background is the machine's too (signal_all forgets it once empty).
             feeding.cancel()
+            self.entries.discard(proc)
         process.exit(status if status >= 0 else 128 - status)
 
     async def _attach(self, process, username):
-        spawn_options = await self.account()
+        # setsid -c: a session of its own with the PTY as its controlling
+        # terminal, so job control and Ctrl-C work as on a real machine.
+        argv, options = await self.launcher(["setsid", "-c", "/bin/bash", "-i"])
         if self.shell is None or not self.shell.alive():
             environment = self._environment(username, process.get_terminal_type() or "xterm")
-            self.shell = Shell(self.home, environment, spawn_options)
-            self.groups.add(self.shell.pid)
+            self.shell = Shell(argv, self.home, environment, options)
+            self._track(self.shell.proc)
         shell = self.shell
         await shell.attach(process)
 
+    def _track(self, proc):
+        """Count a process started for the machine as the machine's: by the
+        session it began, or, in the machine's namespaces, as the nsenter
+        waiting there for what it started (the machine's processes are
+        known by their user then)."""
+        if self.sandbox is not None:
+            self.entries.add(proc)
+        else:
+            self.groups.add(proc.pid)
+
     async def _sftp(self, channel):
-        await self.account()
+        await self.launcher([])
         if self.user is None:
             return asyncssh.SFTPServer(channel, chroot=self.home.encode())
         return isolation.UserSFTPServer(channel, self.home, self.user)
@@ -294,6 +338,13 @@ async def _copy(reader, writer, close=False):
             writer.close()
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+def _running(proc):
+    """Is a process this one started (Popen or asyncio's) still running?"""
+    if isinstance(proc, subprocess.Popen):
+        proc.poll()
+    return proc.returncode is None
 
 
 async def _hang_up(reader, writer):
@@ -366,10 +417,15 @@ class MachineHost:
     def __init__(self, engine, config, interval=0.1, faults=None):
         self.engine, self.config, self.interval, self.faults = engine, config, interval, faults
         self.ssh_port = choose_ssh_port(config)
+        addresses.reserve()  # fails at once where every block of addresses is held
         self.isolating = isolation.available()
+        # Why machines get no namespaces of their own here (None: they do).
+        self.unconfined = sandbox.available() if self.isolating else "the fake cloud is not running as root"
+        self.confining = self.unconfined is None
         self.root = tempfile.mkdtemp(prefix="hastexo-cloudsim-machines-")
         if self.isolating:
             os.chmod(self.root, 0o711)  # each machine's user may pass, to its home; no one may list
+        self.hidden = sandbox.hidden_paths(self.root, config.private_paths)
         self.machines = {}  # (stack id, server name) -> Machine
         self._logins = {}  # stack id -> login_config(stack)
         self._generations = {}  # stack id -> the stack's generation its logins were read at
@@ -381,6 +437,8 @@ class MachineHost:
     def start(self):
         if not self.isolating:
             log.warning("%s", isolation.NOT_ISOLATED)
+        elif not self.confining:
+            log.warning("%s", sandbox.NOT_CONFINED.format(reason=self.unconfined))
         self._thread.start()
         return self
 
@@ -404,9 +462,11 @@ class MachineHost:
                 "stack_id": stack_id, "stack_name": self._names.get(stack_id), "server": name,
                 "private_addresses": logins[1].get(name, []) if logins else [],
                 "listen_addresses": machine.addresses, "port": self.ssh_port,
-                "state": "frozen" if machine.frozen else "up" if machine.server is not None else "closed",
-                "logged_in": machine.shell is not None,
+                "state": "failed" if machine.failure else "frozen" if machine.frozen else
+                         "up" if machine.server is not None else "closed",
+                "error": machine.failure, "logged_in": machine.shell is not None,
                 "user": machine.user.name if machine.user is not None else None,
+                "hostname": machine.hostname, "namespaces": machine.sandbox is not None,
             })
         return result
 
@@ -443,17 +503,17 @@ class MachineHost:
                     self._generations[stack.id] = generation
                     await self._drop_unwanted(stack.id, self._logins[stack.id][0])
                 wanted = self._logins[stack.id][0]
-            for name, (addresses, users, passwords) in wanted.items():
+            for name, spec in wanted.items():
                 key = (stack.id, name)
                 machine = self.machines.get(key)
                 if state == "up":
                     if machine is None and now - since >= self.config.boot_time:
                         # The first boot takes its time; a resume does not.
-                        machine = self.machines[key] = Machine(self, stack.id, name, addresses, users, passwords)
+                        machine = self.machines[key] = Machine(self, stack.id, name, *spec)
                         stack.had_machines = True
                     if machine is not None and machine.frozen:
-                        await machine.thaw()
-                    elif machine is not None:
+                        machine.thaw()
+                    if machine is not None:
                         await self._open(machine)
                 elif state == "frozen" and machine is not None and not machine.frozen:
                     await machine.freeze()
@@ -473,11 +533,23 @@ class MachineHost:
                 del self.machines[(stack_id, machine.name)]
 
     async def _open(self, machine):
+        """Open its port, or keep trying for LISTEN_PATIENCE seconds (a port
+        of this process may still be closing), then give up and say why:
+        another process holds the address."""
+        if machine.failure is not None or machine.server is not None:
+            return
         try:
             await machine.open()
+            machine.first_refusal = None
         except OSError as exc:
-            log.warning("machine %s: cannot listen on %s:%s (%s); trying again", machine.name, machine.address,
-                        self.ssh_port, exc.strerror)
+            now = time.monotonic()
+            if machine.first_refusal is None:
+                machine.first_refusal = now
+            elif now - machine.first_refusal > LISTEN_PATIENCE:
+                machine.failure = (f"cannot listen on {', '.join(machine.addresses)} port {self.ssh_port}: "
+                                   f"{exc.strerror or exc}; another process holds the address")
+                log.error("machine %s of stack %s: %s; it stays down", machine.name,
+                          self._names.get(machine.stack_id), machine.failure)
 
     async def _destroy_all(self):
         for machine in list(self.machines.values()):

@@ -20,23 +20,18 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from . import schemas
+from . import addresses, schemas
 from .errors import bad_request
 
 # Private networks without a subnet of their own get addresses from this one.
 DEFAULT_CIDR = "192.168.122.0/24"
 
-# Every fake server also answers on a loopback address of its own (its private
-# addresses, as the template defines them, are not routed on this host). They
-# come from 127.255.0.0/16, apart from the stacks' floating IPs, one after the
-# other from a random start in each process (as heat.py's stack numbers), and
-# wrap after 65,024 servers.
-_SERVER_NUMBERS = itertools.count(secrets.randbelow(256 * 254))
-
 
 def loopback_twin():
-    number = next(_SERVER_NUMBERS) % (256 * 254)
-    return f"127.255.{number // 254}.{number % 254 + 1}"
+    """A new server's loopback address of its own, where its machine answers
+    (its private addresses, as the template defines them, are not routed on
+    this host): from this process's block, as the floating IPs (addresses.py)."""
+    return addresses.next_server_address()
 
 
 class BuildContext:
@@ -84,14 +79,9 @@ class BuildContext:
 
     @property
     def floating_ip(self):
-        """A loopback address unique to this stack (127.1.0.1, 127.1.0.2, ...,
-        from where the process's stack numbers start).
-
-        The last octet skips 0 and 255, so over 16 million stacks stay unique.
-        """
-        block, rest = divmod(self.stack_index, 254 * 256)
-        return f"127.{1 + block % 254}.{rest // 254}.{rest % 254 + 1}"
-
+        """A loopback address unique to this stack, from this process's block
+        of them (see addresses.py)."""
+        return addresses.floating_ip(self.stack_index)
 
 
 def _uuid(props, ctx):

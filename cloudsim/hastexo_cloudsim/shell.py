@@ -30,12 +30,11 @@ OUTPUT_QUEUE = 256 * 1024
 class Shell:
     """A bash on a PTY that outlives its logins; every attached login sees it."""
 
-    def __init__(self, home, environment, spawn_options):
+    def __init__(self, argv, home, environment, spawn_options):
+        """Start ``argv`` (a command that makes the PTY its controlling terminal) on a new PTY."""
         self.master, slave = os.openpty()
-        # setsid -c: a session of its own with the PTY as its controlling
-        # terminal, so job control and Ctrl-C work as on a real machine.
-        self.proc = subprocess.Popen(["setsid", "-c", "/bin/bash", "-i"], stdin=slave, stdout=slave, stderr=slave,
-                                     cwd=home, env=environment, close_fds=True, **spawn_options)
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=home, env=environment,
+                                     close_fds=True, **spawn_options)
         os.close(slave)
         os.set_blocking(self.master, False)
         self.pid = self.proc.pid
@@ -153,6 +152,8 @@ class Shell:
             process.exit(0)
         self.attached.clear()
         if self.proc.poll() is None:
+            # In a machine's namespaces the process is nsenter's, which leads
+            # no group (nothing is killed here): the machine ends what runs there.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
             threading.Thread(target=self.proc.wait, daemon=True).start()  # reap it
