@@ -140,7 +140,8 @@ def test_the_block_checks_shows_hints_and_publishes_the_best_grade(checked_lab, 
     reply = follow(client, call(client, CHECKED, "check_progress", {}).json())
     assert reply == {"status": "done", "heading": "Progress check result", "passed": 1, "total": 2,
                      "message": "1 of 2 checks passed.",
-                     "hints": ["There is no file called done in your home folder yet."]}
+                     "hints": ["There is no file called done in your home folder yet."],
+                     "score": {"earned": 1.0, "possible": 2.0, "best_passed": 1, "best_total": 2}}
     assert "XBlock event grade" in caplog.text and "'value': 1.0, 'max_value': 2.0" in caplog.text
     # Half the checks passed: half complete, not "complete because a grade arrived".
     assert "XBlock event completion" in caplog.text and "{'completion': 0.5}" in caplog.text

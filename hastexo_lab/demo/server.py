@@ -19,7 +19,7 @@ import threading
 import time
 
 try:
-    from hastexo_cloudsim import CloudConfig, CloudSim, isolation
+    from hastexo_cloudsim import CloudConfig, CloudSim, isolation, sandbox
 except ImportError:  # the demo's extra is not installed: run() says so
     CloudSim = None
 
@@ -71,7 +71,11 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
     os.makedirs(data_dir, mode=0o700, exist_ok=True)
     os.chmod(data_dir, 0o700)
     durations = {"create": create_time, "suspend": suspend_time, "resume": resume_time, "delete": delete_time}
-    clouds = [CloudSim(CloudConfig(port=0, durations=dict(durations))).start() for _ in range(2)]
+    # The data folder is hidden from the machines wherever it is (the start
+    # folder, where it is by default, is hidden anyway).
+    private = (os.path.abspath(data_dir),)
+    clouds = [CloudSim(CloudConfig(port=0, durations=dict(durations), private_paths=private)).start()
+              for _ in range(2)]
     os.environ["DJANGO_SETTINGS_MODULE"] = "hastexo_lab.demo.settings"
     os.environ["HASTEXO_LAB_DEMO_DIR"] = os.path.abspath(data_dir)
     hosts = demo_hosts(host, allowed_hosts)
@@ -123,7 +127,11 @@ def run(host="127.0.0.1", port=8000, data_dir="var/demo", create_time=5.0, suspe
         print(f"  EXPOSED on {host}: whoever reaches port {port} can open any learner's lab, a shell on this "
               "computer")
     if clouds[0].machines.isolating:
-        print("  shells: each lab machine runs as an OS user of its own")
+        print("  shells: each lab machine runs as an OS user of its own"
+              + (", in namespaces of its own (files, processes, host name)" if clouds[0].machines.confining else ""))
+        if not clouds[0].machines.confining:
+            print(f"WARNING: {sandbox.NOT_CONFINED.format(reason=clouds[0].machines.unconfined)}", file=sys.stderr,
+                  flush=True)
     else:
         print(f"WARNING: {isolation.NOT_ISOLATED}", file=sys.stderr, flush=True)
     print("Press Ctrl+C to stop.", flush=True)
