@@ -46,7 +46,9 @@ def test_studio_shows_the_labs_summary_checks_its_template_and_starts_nothing(au
     result = checked()[0]
     assert result.get_attribute("data-ok") == "true", result.text
     assert result.text.startswith("default: Accepted")
-    # Seconds later, still nothing started: no stack, no create at the cloud.
+    # Seconds later, still nothing started: no stack here or at the cloud (the
+    # check's create preview, which the cloud counts with creates, makes none).
     driver.implicitly_wait(0)
     assert not Stack.objects.exists()
-    assert not cloud.request_counts().get("create")
+    assert cloud.heat.stack_count() == 0
+    assert cloud.request_counts().get("create", 0) <= 1

@@ -8,11 +8,10 @@ another site. The HTTPS cookie for the cross-site case is tested at the
 handler (tests/test_ticket_cookie.py)."""
 
 import re
-import threading
 import time
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from html import escape
+from urllib.parse import urlencode
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
@@ -21,6 +20,7 @@ from selenium.webdriver.common.keys import Keys
 
 from ..helpers import wait_until
 from ..test_block import SSH
+from .pages import site
 from .test_lab import terminal_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,44 +68,24 @@ UNIT_PAGE = """<!doctype html>
 """
 
 
-class _UnitPages(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the standard library's name)
-        from html import escape
-        url = urlsplit(self.path)
-        if url.path != "/unit":
-            self.send_error(404)
-            return
-        query = parse_qs(url.query)
-        body = UNIT_PAGE.format(src=escape(query["src"][0]), allow=escape(query.get("allow", [MFE_ALLOW])[0]),
-                                title=escape(UNIT_TITLE)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+def unit_page(query):
+    return UNIT_PAGE.format(src=escape(query["src"][0]), allow=escape(query.get("allow", [MFE_ALLOW])[0]),
+                            title=escape(UNIT_TITLE))
 
 
 @pytest.fixture
 def mfe(page, browser, live_server, gateway, fast_browser_settings):
     """Opens the learner's lab in the MFE-shaped unit frame; returns the driver
     at the outer page. The terminal gateway lets that page frame it too."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _UnitPages)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    origin = f"http://localhost:{server.server_address[1]}"
-    gateway.app.frame_ancestors = (live_server.url, origin)
+    with site({"/unit": unit_page}, name="localhost") as origin:
+        gateway.app.frame_ancestors = (live_server.url, origin)
 
-    def open_unit(student="alice", allow=MFE_ALLOW):
-        from urllib.parse import urlencode
-        src = f"{live_server.url}/scenario/{SSH}/?student={student}"
-        browser.get(f"{origin}/unit?{urlencode({'src': src, 'allow': allow})}")
-        return browser
+        def open_unit(student="alice", allow=MFE_ALLOW):
+            src = f"{live_server.url}/scenario/{SSH}/?student={student}"
+            browser.get(f"{origin}/unit?{urlencode({'src': src, 'allow': allow})}")
+            return browser
 
-    yield open_unit
-    server.shutdown()
-    server.server_close()
+        yield open_unit
 
 
 @pytest.fixture

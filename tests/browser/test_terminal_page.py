@@ -5,10 +5,8 @@ it sends the page ignores; a page of an origin the gateway names as a lab
 page's is heard, so the test can tell), and it sends a paste in parts the
 gateway takes."""
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from html import escape
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -16,6 +14,7 @@ from selenium.webdriver.common.by import By
 from ..helpers import wait_until
 from ..test_block import SSH
 from ..test_terminal import run_on_lab
+from .pages import site
 from .test_lab import in_terminal, type_in_terminal, wait_for_terminal, wait_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,34 +45,16 @@ OPENER = """<!doctype html>
 """
 
 
-class _Pages(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the standard library's name)
-        from html import escape
-        url = urlsplit(self.path)
-        if url.path != "/opener":
-            self.send_error(404)
-            return
-        query = parse_qs(url.query)
-        body = OPENER.format(src=escape(query["src"][0]), words=STRANGER_WORDS, ticket="t" * 43,
-                             with_ticket="true" if query.get("ticket") else "false").encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+def opener_page(query):
+    return OPENER.format(src=escape(query["src"][0]), words=STRANGER_WORDS, ticket="t" * 43,
+                         with_ticket="true" if query.get("ticket") else "false")
 
 
 @pytest.fixture
 def stranger():
     """A site of its own origin (another host name and port than the gateway's)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with site({"/opener": opener_page}) as origin:
+        yield origin
 
 
 def open_terminal_from(browser, page, terminal_url, ticket=False):

@@ -8,10 +8,9 @@ import logging
 import os
 import re
 import shutil
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from html import escape
+from urllib.parse import urlencode
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -22,6 +21,7 @@ from hastexo_lab.terminal import tickets
 from ..helpers import wait_until
 from ..test_block import SSH
 from .conftest import CHROMEDRIVER, CHROMIUM
+from .pages import site
 from .test_lab import in_terminal, lab, terminal_text, type_in_terminal, wait_for_terminal, wait_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,36 +64,18 @@ LAB_PAGE = """<!doctype html>
 """
 
 
-class _LabPage(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the standard library's name)
-        from html import escape
-        url = urlsplit(self.path)
-        if url.path != "/lab":
-            self.send_error(404)
-            return
-        src = escape(parse_qs(url.query)["src"][0], quote=True)
-        body = LAB_PAGE.replace("<body>", f'<body data-src="{src}">').encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+def lab_page(query):
+    src = escape(query["src"][0], quote=True)
+    return LAB_PAGE.replace("<body>", f'<body data-src="{src}">')
 
 
 @pytest.fixture
 def lab_site(gateway):
     """A lab page's site (another origin than the gateway's), which the
     gateway names as a lab page's origin."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _LabPage)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    site = f"http://127.0.0.1:{server.server_address[1]}"
-    gateway.app.frame_ancestors = (site,)
-    yield site
-    server.shutdown()
-    server.server_close()
+    with site({"/lab": lab_page}) as origin:
+        gateway.app.frame_ancestors = (origin,)
+        yield origin
 
 
 class LabWindows:
