@@ -214,6 +214,9 @@ _PHASES = {
     lc.SUSPEND_PENDING: READY,
     lc.SUSPEND_IN_PROGRESS: SUSPENDING,
     lc.SUSPEND_COMPLETE: SUSPENDED,
+    # Suspended or not, the lab is kept, and the learner's input resumes it
+    # (a resume of a lab that runs after all leaves it running).
+    lc.SUSPEND_FAILED: SUSPENDED,
     lc.RESUME_PENDING: RESUMING,
     lc.RESUME_IN_PROGRESS: RESUMING,
     lc.DELETE_PENDING: DELETING,

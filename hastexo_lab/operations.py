@@ -13,7 +13,6 @@ transitions are compare-and-set, and a create that already happened is found
 
 import logging
 import math
-import re
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,8 +22,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop as _
 
-from . import clouds, conf, crypto
+from . import clouds, conf
+from . import heat_outcomes as outcomes
 from . import lifecycle as lc
+from .heat_outcomes import output_problem, secret_fields
 from .models import ProviderUsage, Stack
 from .providers import (
     GONE,
@@ -594,43 +595,27 @@ def _watch_create(stack, info, task_id):
         problem = output_problem(info.outputs)
         if problem:
             return _misconfigured(stack, problem, task_id)
-        fields = _secret_fields(info)
+        fields = secret_fields(info)
         if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.SUSPEND_COMPLETE, "adopted a suspended stack",
                          task_id=task_id, **fields):
             return request_resume(stack, "resuming the adopted stack", task_id)
         return None
     if info.gone and not stack.provider_stack_id:
         return _KEEP_POLLING  # the create call is still on its way
+    if info.status in outcomes.REFUSED_DURING_CREATE:
+        # A suspend (an operator's, a race's) reached Heat during the create:
+        # Heat failed it and the create goes on; its resources say when it is done.
+        verdict = outcomes.verdict(stack, info)
+        if verdict == outcomes.UP:
+            return _ready(stack, info, task_id)
+        if verdict == outcomes.BUSY:
+            return _KEEP_POLLING
     if info.gone or info.action == "DELETE" or info.failed:
         reason = f"{stack.provider}: {info.status}" + (f": {info.reason}" if info.reason else "")
         if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_FAILED, reason, task_id=task_id):
             return _fail_over(stack, reason, task_id, from_states=(lc.CREATE_FAILED,))
         return None
     return _KEEP_POLLING
-
-
-# An address to connect to: an IPv4 or IPv6 address, or a host name.
-_HOST_RE = re.compile(r"^[A-Za-z0-9:][A-Za-z0-9.:%_-]*$")
-
-
-def output_problem(outputs):
-    """What is wrong with a stack's outputs, naming the output; None if nothing.
-
-    Outputs come from the author's template: they are checked where they
-    enter, so a wrong shape fails the launch with a message instead of a
-    value that does not fit the database, or a list stored as its repr."""
-    address = outputs.get("public_ip")
-    if address is None or address == "":
-        return "the template has no public_ip output, so there is nothing to connect to"
-    if not isinstance(address, str) or len(address) > 255 or not _HOST_RE.match(address):
-        shown = repr(address)
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        return f"the public_ip output must be an IP address or host name, not {type(address).__name__} {shown}"
-    for key in ("private_key", "password"):
-        value = outputs.get(key)
-        if value is not None and not isinstance(value, str):
-            return f"the {key} output must be a string, not a {type(value).__name__}"
-    return None
 
 
 def _misconfigured(stack, reason, task_id):
@@ -642,20 +627,12 @@ def _misconfigured(stack, reason, task_id):
     return None
 
 
-def _secret_fields(info):
-    return {
-        "ip": str(info.outputs.get("public_ip") or ""),
-        "private_key_encrypted": crypto.encrypt(info.outputs.get("private_key") or ""),
-        "password_encrypted": crypto.encrypt(info.outputs.get("password") or ""),
-    }
-
-
 def _ready(stack, info, task_id):
     problem = output_problem(info.outputs)
     if problem:
         return _misconfigured(stack, problem, task_id)
     if lc.transition(stack, lc.CREATE_IN_PROGRESS, lc.CREATE_COMPLETE, f"created at {stack.provider}",
-                     task_id=task_id, **_secret_fields(info), **_running_fields(stack)):
+                     task_id=task_id, **secret_fields(info), **_running_fields(stack)):
         return _probe(stack, 0)
     return None
 
@@ -670,13 +647,23 @@ def _watch_suspend(stack, info, task_id):
     if info.gone:
         vanished(stack, task_id=task_id)
         return None
-    if info.failed:
-        lc.transition(stack, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_FAILED,
-                      f"{info.status}: {info.reason}".rstrip(": "), task_id=task_id)
+    if info.failed and info.status != "RESUME_FAILED":
+        # Refused while resources were still being worked on: wait for them
+        # (the timeout decides). Otherwise the lab is kept, suspended or not:
+        # the learner's input resumes it, the reconciler tries the suspend again.
+        if info.status == "SUSPEND_FAILED" and outcomes.verdict(stack, info) == outcomes.BUSY:
+            return _KEEP_POLLING
+        if lc.transition(stack, lc.SUSPEND_IN_PROGRESS, lc.SUSPEND_FAILED,
+                         f"{info.status}: {info.reason}".rstrip(": "), task_id=task_id) and stack.resume_requested:
+            return request_resume(stack, "the learner came back during the failed suspend", task_id)
         return None
-    if info.status in HEAT_UP:
-        # The suspend call was lost (a crash between our transition and the call).
-        clouds.get_provider(stack.provider).suspend_stack(stack.provider_ref)
+    if info.status in HEAT_UP or info.status == "RESUME_FAILED":
+        # The suspend call was lost (a crash between our transition and the
+        # call), or Heat has not started it yet: ask again (a 409 says it has).
+        try:
+            clouds.get_provider(stack.provider).suspend_stack(stack.provider_ref)
+        except StackConflict:
+            pass
     return _KEEP_POLLING
 
 
@@ -689,6 +676,16 @@ def _watch_resume(stack, info, task_id):
     if info.gone:
         vanished(stack, task_id=task_id)
         return None
+    verdict = outcomes.verdict(stack, info) if info.failed else outcomes.DOWN
+    if verdict == outcomes.UP:
+        # Heat failed a resume of a stack that was running (a lost suspend, a
+        # keepalive's race): it runs; the probe confirms the machine answers.
+        if lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_COMPLETE, f"running ({info.status})",
+                         task_id=task_id, **_running_fields(stack)):
+            return _probe(stack, 0)
+        return None
+    if verdict == outcomes.BUSY:
+        return _KEEP_POLLING
     if info.failed:
         lc.transition(stack, lc.RESUME_IN_PROGRESS, lc.RESUME_FAILED,
                       f"{info.status}: {info.reason}".rstrip(": "), task_id=task_id,

@@ -17,7 +17,7 @@ import uuid
 
 import yaml
 
-from . import hot, schemas, signals
+from . import hot, schemas, signals, stack_actions
 from .errors import ApiError, bad_request, conflict, extract_bool, extract_int, int_like, not_found
 from .hot import Resolver, Template, parse_environment
 from .keystone import isotime
@@ -41,11 +41,9 @@ MAX_DOCUMENT_DEPTH = 200
 # Heat keeps timeout_mins in a 32-bit integer column.
 MAX_TIMEOUT_MINS = 2 ** 31 - 1
 
-# Which states an action may start from; anything *_IN_PROGRESS is refused first.
+# Which states an action may start from (suspend and resume: stack_actions).
 ACTION_FROM = {
-    "suspend": {"CREATE_COMPLETE", "RESUME_COMPLETE", "SUSPEND_FAILED", "RESUME_FAILED", "CHECK_COMPLETE",
-                "UPDATE_COMPLETE"},
-    "resume": {"SUSPEND_COMPLETE", "SUSPEND_FAILED", "RESUME_FAILED"},
+    **stack_actions.STARTS_FROM,
     # Heat's stack check: every resource checked (CHECK_COMPLETE), a mark of
     # unhealthy cleared. Here only of a stack that is up (its machines stay
     # so): not suspended, and not one whose create failed.
@@ -354,6 +352,10 @@ class FakeStack:
         self.generation = 0
         # Scaling group -> when its cooldown ends (the latest any resize set).
         self.cooldown_end = {}
+        # A create a refused suspend left running, and the machines' state a
+        # refused action kept (stack_actions).
+        self.background = None
+        self.kept_machines = None
 
     @property
     def state(self):
@@ -823,19 +825,24 @@ class HeatEngine:
     # -- acting ---------------------------------------------------------------
 
     def act(self, stack, action):
-        """Start a suspend or resume; 409 when the stack is in the wrong state."""
+        """Start a suspend, resume or check; 409 when the stack is in the wrong
+        state. A suspend or resume its resources refuse is accepted, and fails."""
         if action not in ACTION_FROM:
             raise bad_request(f"Invalid action {action}", "HTTPBadRequest")
         with self._lock:
             now = self.clock()
             self._advance(stack, now)
-            if stack.status == "IN_PROGRESS":
+            beside = stack.state in stack_actions.RUNS_BESIDE.get(action, ())
+            if stack.status == "IN_PROGRESS" and not beside:
                 raise conflict(f"Stack {stack.name} already has an action ({stack.action}) in progress.",
                                "ActionInProgress")
-            if stack.state not in ACTION_FROM[action]:
+            if stack.state not in ACTION_FROM[action] and not beside:
                 raise conflict(f"Stack {stack.name} is {stack.state}; it cannot {action} now.",
                                "ActionNotAllowed")
-            self._start(stack, action.upper(), now)
+            refused = stack_actions.refusal(stack, action.upper()) if action != "check" else None
+            if refused:
+                stack_actions.set_aside(stack)
+            self._start(stack, action.upper(), now, refused=refused)
 
     def delete(self, stack):
         """Start deleting, from any state; deleting twice is harmless, as in Heat."""
@@ -913,27 +920,24 @@ class HeatEngine:
                 if stack.deleted_at is not None and not stack.had_machines:
                     continue
                 self._advance(stack, now)
-                if stack.action == "DELETE" or stack.deleted_at is not None:
-                    state = "gone"
-                elif stack.action in ("SUSPEND", "RESUME") and stack.state != "RESUME_COMPLETE":
-                    state = "frozen"
-                elif stack.state in ("CREATE_COMPLETE", "RESUME_COMPLETE", "UPDATE_COMPLETE",
-                                     "UPDATE_IN_PROGRESS") or stack.action == "CHECK":
-                    state = "up"
-                else:
-                    state = "pending"
-                result.append((stack, state, stack.settled_at))
+                result.append((stack, stack_actions.machine_state(stack), stack.settled_at))
             return result
 
     # -- the state machine ----------------------------------------------------
 
-    def _start(self, stack, action, now, plan=None, changes=None):
+    def _start(self, stack, action, now, plan=None, changes=None, refused=None):
+        """Start ``action``; one its resources ``refused`` (Heat's reason)
+        fails at once and touches none of them."""
         op = action.lower()
         durations = self.config.durations
         duration = durations[op] if op in durations else durations.get("resume" if op == "check" else "create", 0.0)
-        fault = self.faults.for_operation(op)
+        fault = None if refused else self.faults.for_operation(op)
         failed, reason = False, f"Stack {action} completed successfully"
         ends = now + duration
+        if refused:
+            ends, failed, reason, changes = now, True, refused, []
+        else:
+            stack_actions.forget(stack)
         if fault is not None and fault.effect == "hang":
             ends = None
         elif fault is not None:
@@ -956,6 +960,7 @@ class HeatEngine:
         self._advance(stack, now)
 
     def _advance(self, stack, now):
+        stack_actions.finish_background(stack, now, lambda *event: self._resource_event(stack, *event))
         op = stack.operation
         if op is None or op.ends is None or now < op.ends:
             return
@@ -1325,8 +1330,10 @@ def template_functions(version, with_condition=False):
 
 
 def outputs_visible(stack):
-    """Outputs resolve only once resources exist: after a completed create."""
-    return not (stack.action == "CREATE" and stack.status != "COMPLETE") and stack.action != "DELETE"
+    """Outputs resolve only once resources exist: after a completed create
+    (also one a refused suspend left running)."""
+    return (not (stack.action == "CREATE" and stack.status != "COMPLETE") and stack.action != "DELETE"
+            and stack.background is None)
 
 
 __all__ = ["ApiError", "FakeStack", "HeatEngine", "outputs_visible"]

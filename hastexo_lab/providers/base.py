@@ -114,6 +114,13 @@ class Provider(ABC):
     def delete_stack(self, ref):
         """Start deleting; a stack that is already gone is not an error."""
 
+    def resource_states(self, ref):
+        """The state of each of the stack's resources, as {name: "CREATE_COMPLETE"};
+        None where the provider cannot tell. Heat's own status can say an
+        action failed that never touched a resource (it accepts a resume of a
+        running stack, and fails it): these say what the stack really is."""
+        return None
+
     def get_stacks(self, stack_ids):
         """Many stacks by id, as {id: StackInfo} without outputs; a stack that
         does not exist is missing from the result. Providers with a query by

@@ -229,6 +229,10 @@ class OpenStackProvider(Provider):
         except StackNotFound:
             log.info("provider %s: stack %s was already gone", self.name, ref)
 
+    def resource_states(self, ref):
+        with self._classified(f"list resources of {ref}"):
+            return {r.resource_name: r.resource_status for r in self.heat.resources.list(ref)}
+
     def get_stacks(self, stack_ids):
         # Heat filters a list by id; chunks keep the URL short.
         found = {}
