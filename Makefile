@@ -5,13 +5,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 
-.PHONY: help test browser-deps mysql-deps static tutor-envs demo cloudsim quality requirements clean
+.PHONY: help test browser-deps mysql-deps real-heat static tutor-envs demo cloudsim quality requirements clean
 
 help:
 	@echo "make demo          run the lab block in the workbench on 127.0.0.1:8000 against fake clouds"
 	@echo "                   (ARGS=\"--port 8080\" for another port; its state is kept in var/demo)"
 	@echo "make cloudsim      run the fake OpenStack cloud on 127.0.0.1:5000 (ARGS=... for more flags)"
 	@echo "make test          run the whole test suite (PYTEST_ARGS=... to narrow it)"
+	@echo "make real-heat     Keystone and Heat from PyPI in .real-heat/venv, for the tests on a real Heat"
 	@echo "make static        refresh the terminal's committed xterm.js files after a change of package-lock.json"
 	@echo "make tutor-envs    Tutor 21 and 22 with the plugin (tutor/), each in a virtualenv, for its tests"
 	@echo "make quality       lint with ruff"
@@ -60,10 +61,11 @@ $(VENV)/tutor-%/.installed: requirements/tutor-%.txt tutor/setup.py
 	touch $@
 
 # Three passes: everything on the embedded defaults (SQLite, in-memory
-# broker), then every database and worker test again on PostgreSQL and on
-# MySQL (MariaDB serves here; Open edX runs MySQL), each with Redis, where
-# locking and concurrency are real. A pass whose servers are not there is
-# skipped with a warning, except under CI (CI=true), where that is a failure.
+# broker; the tests on a real Heat run here only), then every database and
+# worker test again on PostgreSQL and on MySQL (MariaDB serves here; Open
+# edX runs MySQL), each with Redis, where locking and concurrency are real.
+# A pass whose servers are not there is skipped with a warning, except under
+# CI (CI=true), where that is a failure.
 SERVICES_BROKER := redis://127.0.0.1:6379/15
 
 # The browser tests drive Debian's Chromium; install it where we can (as root).
@@ -98,13 +100,31 @@ $(MYSQL_STAMP): requirements/mysql.txt | $(STAMP)
 
 mysql-deps: $(MYSQL_STAMP)
 
-test: $(STAMP) $(NODE_STAMP) $(TUTOR_STAMPS) browser-deps mysql-deps
+# A real Keystone and Heat (requirements/real-heat.txt, every package pinned)
+# in a virtualenv of their own, for tests/real_heat/: those tests
+# start them on MariaDB and RabbitMQ once per run, in the first pass. An
+# install that fails leaves a warning, and those tests are skipped (failed
+# under CI).
+REAL_HEAT_VENV := .real-heat/venv
+REAL_HEAT_STAMP := $(REAL_HEAT_VENV)/.installed
+
+$(REAL_HEAT_STAMP): requirements/real-heat.txt
+	test -x $(REAL_HEAT_VENV)/bin/python || $(PYTHON) -m venv $(REAL_HEAT_VENV)
+	@if $(REAL_HEAT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/real-heat.txt; then \
+		touch $@; \
+	else \
+		echo "WARNING: Keystone and Heat did not install; the real-Heat tests will be skipped (failed under CI)"; \
+	fi
+
+real-heat: $(REAL_HEAT_STAMP)
+
+test: $(STAMP) $(NODE_STAMP) $(TUTOR_STAMPS) browser-deps mysql-deps real-heat
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@for db in postgresql mysql; do \
 		if $(BIN)/python -m tests.services $$db redis; then \
 			echo "== the same database and worker tests on $$db + Redis =="; \
 			HASTEXO_LAB_TEST_DB=$$db HASTEXO_LAB_TEST_BROKER=$(SERVICES_BROKER) \
-				$(BIN)/python -m pytest -m django_db $(PYTEST_ARGS) || exit 1; \
+				$(BIN)/python -m pytest -m "django_db and not real_heat" $(PYTEST_ARGS) || exit 1; \
 		elif [ "$${CI:-}" = "true" ]; then \
 			echo "$$db and Redis are required under CI"; exit 1; \
 		else \
@@ -144,9 +164,9 @@ translations: $(STAMP)
 
 requirements: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip-tools
-	cd requirements && for f in base test dev mysql tutor-21 tutor-22; do \
+	cd requirements && for f in base test dev mysql tutor-21 tutor-22 real-heat; do \
 		../$(BIN)/pip-compile --quiet --allow-unsafe --strip-extras --no-emit-find-links \
 			--no-emit-index-url --output-file $$f.txt $$f.in; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts *.egg-info var node_modules
+	rm -rf $(VENV) .pytest_cache test-artifacts *.egg-info var node_modules .real-heat
