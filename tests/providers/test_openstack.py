@@ -64,14 +64,18 @@ def test_unknown_stacks(provider):
         provider.resume_stack("nope")
 
 
-def test_conflicts_are_permanent(provider):
+def test_conflicts_are_permanent(clocked_cloud):
+    # The cloud's clock stands still: the create stays in progress, and a
+    # resume then is refused as Heat refuses it (a suspend would be taken, and
+    # fail later, as on Heat).
+    provider = make_provider("test", clocked_cloud.provider_config())
     template = "heat_template_version: 2016-10-14\n"
     provider.create_stack("dup", template)
     with pytest.raises(StackConflict) as err:
         provider.create_stack("dup", template)
     assert err.value.status == 409 and "already exists" in err.value.message
     with pytest.raises(StackConflict):
-        provider.suspend_stack("dup")
+        provider.resume_stack("dup")
 
 
 def test_bad_template_is_permanent_and_says_why(provider, template):
