@@ -331,7 +331,7 @@ def test_the_terminal_is_a_real_shell_that_survives_suspend_and_resume(page, clo
     # comes back and finds the same shell.
     wait_until(lambda: lab(driver).get_attribute("data-idle") == "true", timeout=10, what="the page to see idle")
     assert api.suspend(stack, reason="idle (as the suspender would)")
-    wait_for_terminal(driver, "reconnecting")
+    wait_for_terminal(driver, "reconnecting", timeout=40)  # a busy worker may take a while
     # The suspend is done (a keepalive that came during it may have asked
     # for the resume already: then the lab is on its way back).
     wait_until(lambda: stack.log.filter(to_status=lc.SUSPEND_COMPLETE).exists(), timeout=30,
@@ -396,7 +396,7 @@ def test_an_idle_tab_does_not_resume_a_suspended_lab_by_itself(page):
     before = wait_away(driver)
     stack = Stack.objects.get()
     assert api.suspend(stack, reason="idle (as the suspender would)")
-    wait_for_terminal(driver, "reconnecting")
+    wait_for_terminal(driver, "reconnecting", timeout=40)  # a busy worker may take a while
     wait_until(lambda: stack.log.filter(to_status=lc.SUSPEND_COMPLETE).exists(), timeout=30,
                what="the suspend to be done")
     time.sleep(3)  # the page shows the suspend; the terminal asks for tickets
